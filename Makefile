@@ -1,0 +1,83 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    install (pinned), generate sample extracts, run the DAG once, print the segments
+#   make test   the test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+SIZE   ?= small
+SEED   ?= 42
+AS_OF  ?= 2026-11-25
+PYTEST_ARGS ?=
+
+export SEGMENTS_HOME ?= $(CURDIR)/data
+export AIRFLOW_HOME  ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+
+.PHONY: help install lock data airflow-init dbt-parse run test test-fast clean bench-small bench-large
+
+help:
+	@echo "make run     install, generate SIZE=$(SIZE) sample data, run the customer_segments DAG once"
+	@echo "make test    run the tests (installs first)"
+	@echo "make data    generate sample extracts (SIZE=tiny|small|large SEED=$(SEED) AS_OF=$(AS_OF))"
+	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make clean   remove generated data, Airflow home and dbt target"
+
+# --- install -----------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --no-header -o requirements.lock
+
+# --- pipeline ------------------------------------------------------------------
+data: install
+	$(BIN)/segments generate --size $(SIZE) --seed $(SEED) --as-of $(AS_OF) --out $(SEGMENTS_HOME)
+
+airflow-init: install
+	$(BIN)/segments airflow-init
+
+dbt-parse: install
+	cd dbt_project && ../$(BIN)/dbt parse --quiet
+
+run: install
+	$(BIN)/segments generate --size $(SIZE) --seed $(SEED) --as-of $(AS_OF) --out $(SEGMENTS_HOME) --if-missing
+	$(BIN)/segments airflow-init
+	cd dbt_project && ../$(BIN)/dbt parse --quiet
+	$(BIN)/segments run-dag --logical-date $(AS_OF)
+	$(BIN)/segments summary
+
+# --- tests ---------------------------------------------------------------------
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# --- benchmarks (not tests) ------------------------------------------------------
+bench-small: install
+	$(BIN)/python bench/run.py --size small
+
+bench-large: install
+	$(BIN)/python bench/run.py --size large
+
+clean:
+	rm -rf data .airflow dbt_project/target dbt_project/logs logs
