@@ -1,0 +1,135 @@
+"""`segments` command line: thin wrappers over the package's functions.
+
+Every sub-command turns a ``SegmentsError`` into one clear line on stderr and
+exit status 2. Imports are lazy so `segments --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from segmentation.config import Settings
+from segmentation.errors import SegmentsError
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from segmentation.generator import generate
+
+    out = Path(args.out) if args.out else Settings.from_env().home
+    generate(size=args.size, seed=args.seed, as_of=date.fromisoformat(args.as_of), out=out,
+             if_missing=args.if_missing, progress=True)
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from segmentation.loading import load_new_files
+
+    report = load_new_files(Settings.from_env(), batch_id=args.batch_id)
+    print(report.summary())
+    return 0
+
+
+def _cmd_requeue(args: argparse.Namespace) -> int:
+    from segmentation.loading import requeue
+
+    for path in requeue(Settings.from_env(), args.names):
+        print(f"re-queued {path}")
+    return 0
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from segmentation.quality import run_gate
+
+    result = run_gate(Settings.from_env(), args.gate, run_id=args.run_id, batch_id=args.batch_id)
+    print(result.summary())
+    return 0 if result.success else 1
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from segmentation.publishing import publish
+
+    print(publish(Settings.from_env(), run_id=args.run_id))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from segmentation.publishing import print_summary
+
+    print_summary(Settings.from_env())
+    return 0
+
+
+def _cmd_airflow_init(args: argparse.Namespace) -> int:
+    from segmentation.airflow_setup import init_airflow
+
+    init_airflow()
+    return 0
+
+
+def _cmd_run_dag(args: argparse.Namespace) -> int:
+    from segmentation.airflow_setup import run_dag
+
+    return run_dag(args.dag_id, logical_date=args.logical_date)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="segments", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a deterministic sample of raw extracts plus ground truth")
+    g.add_argument("--size", choices=["tiny", "small", "large"], default="small")
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--as-of", default="2026-11-25", help="last day covered by the extracts (YYYY-MM-DD)")
+    g.add_argument("--out", help="data root (default: $SEGMENTS_HOME); writes landing/ and ground_truth/")
+    g.add_argument("--if-missing", action="store_true", help="do nothing if this sample already exists")
+    g.set_defaults(func=_cmd_generate)
+
+    ld = sub.add_parser("load", help="load every landed file not loaded before")
+    ld.add_argument("--batch-id", default=None)
+    ld.set_defaults(func=_cmd_load)
+
+    rq = sub.add_parser("requeue", help="move quarantined files back to landing after a fix")
+    rq.add_argument("names", nargs="*", help="quarantined file names (default: all)")
+    rq.set_defaults(func=_cmd_requeue)
+
+    gt = sub.add_parser("gate", help="run a Great Expectations quality gate")
+    gt.add_argument("gate", choices=["raw", "marts"])
+    gt.add_argument("--run-id", default="manual")
+    gt.add_argument("--batch-id", default=None)
+    gt.set_defaults(func=_cmd_gate)
+
+    pb = sub.add_parser("publish", help="publish the BI-facing tables to the serving database")
+    pb.add_argument("--run-id", default="manual")
+    pb.set_defaults(func=_cmd_publish)
+
+    sm = sub.add_parser("summary", help="print the published segments")
+    sm.set_defaults(func=_cmd_summary)
+
+    ai = sub.add_parser("airflow-init", help="create the Airflow metadata DB and the duckdb_writer pool")
+    ai.set_defaults(func=_cmd_airflow_init)
+
+    rd = sub.add_parser("run-dag", help="run a DAG once, in process (airflow dags test)")
+    rd.add_argument("--dag-id", default="customer_segments")
+    rd.add_argument("--logical-date", required=True)
+    rd.set_defaults(func=_cmd_run_dag)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except SegmentsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
