@@ -52,7 +52,8 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 def _cmd_publish(args: argparse.Namespace) -> int:
     from segmentation.publishing import publish
 
-    print(publish(Settings.from_env(), run_id=args.run_id))
+    pub = publish(Settings.from_env(), run_id=args.run_id)
+    print(f"published {pub.path} (sha256 {pub.sha256[:12]}…)")
     return 0
 
 
