@@ -1,0 +1,39 @@
+-- Every event with the customer it belongs to: through its user_id (a CRM
+-- id) when logged in, else its anonymous_id (linked by an earlier or later
+-- login), else its email (email service events). customer_key is null for
+-- anonymous visitors who never became customers.
+
+with
+
+web_events as (
+    select * from {{ ref('stg_events__web_events') }}
+),
+
+nodes as (
+    select * from {{ ref('int_identity_nodes_resolved') }}
+    where customer_key is not null
+),
+
+final as (
+    select
+        web_events.event_id,
+        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        web_events.event_ts,
+        web_events.event_date,
+        web_events.event_type,
+        web_events.session_id,
+        web_events.anonymous_id,
+        web_events.user_id,
+        web_events.order_id,
+        web_events.device_type,
+        web_events.tracking_consent
+    from web_events
+    left join nodes as by_user
+        on by_user.node_id = 'crm:' || web_events.user_id
+    left join nodes as by_anonymous
+        on by_anonymous.node_id = 'anon:' || web_events.anonymous_id
+    left join nodes as by_email
+        on by_email.node_id = 'email:' || web_events.email
+)
+
+select * from final

@@ -1,0 +1,111 @@
+-- One row per crm_id: the version with the newest updated_at wins (ties: the
+-- later load). Values are cast and normalised; a value that cannot be parsed
+-- is kept in its *_raw column and flagged, never dropped.
+
+with
+
+source as (
+    select * from {{ source('crm', 'crm_customers') }}
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+calling_codes as (
+    select * from {{ ref('country_calling_codes') }}
+),
+
+typed as (
+    select
+        {{ blank_to_null('crm_id') }} as crm_id,
+        {{ blank_to_null('first_name') }} as first_name,
+        {{ blank_to_null('last_name') }} as last_name,
+        {{ blank_to_null('email') }} as email_raw,
+        {{ normalize_email('email') }} as email,
+        {{ blank_to_null('phone') }} as phone_raw,
+        {{ blank_to_null('birth_date') }} as birth_date_raw,
+        {{ parse_date('birth_date') }} as birth_date,
+        {{ blank_to_null('street') }} as street,
+        {{ blank_to_null('city') }} as city,
+        {{ blank_to_null('postal_code') }} as postal_code,
+        {{ blank_to_null('country') }} as country_raw,
+        {{ blank_to_null('signup_date') }} as signup_date_raw,
+        {{ parse_date('signup_date') }} as signup_date,
+        {{ parse_bool('email_opt_in') }} as email_opt_in,
+        {{ parse_bool('sms_opt_in') }} as sms_opt_in,
+        ({{ is_invalid_bool('email_opt_in') }} or {{ is_invalid_bool('sms_opt_in') }}) as opt_in_is_invalid,
+        {{ blank_to_null('updated_at') }} as updated_at_raw,
+        {{ parse_timestamp_utc('updated_at') }} as updated_at,
+        _file_name,
+        _batch_id,
+        _row_number,
+        _loaded_at
+    from source
+),
+
+-- a national phone number (0...) takes the calling code of the record's country
+with_country as (
+    select
+        typed.*,
+        country_codes.country_code,
+        {{ normalize_phone('typed.phone_raw', 'calling_codes.calling_code') }} as phone_e164
+    from typed
+    left join country_codes
+        on lower(typed.country_raw) = country_codes.country_name
+    left join calling_codes
+        on country_codes.country_code = calling_codes.country_code
+),
+
+ranked as (
+    select
+        with_country.*,
+        row_number() over (
+            partition by crm_id
+            order by updated_at desc nulls last, _loaded_at desc, _file_name desc, _row_number desc
+        ) as version_rank,
+        count(*) over (partition by crm_id) as record_versions
+    from with_country
+    -- a row without crm_id cannot be keyed (the loader rejects those)
+    where crm_id is not null
+),
+
+final as (
+    select
+        crm_id,
+        first_name,
+        last_name,
+        email,
+        email_raw,
+        email is not null and not {{ is_valid_email('email') }} as email_is_invalid,
+        phone_e164,
+        phone_raw,
+        phone_raw is not null and phone_e164 is null as phone_is_invalid,
+        birth_date,
+        birth_date_raw,
+        birth_date_raw is not null and birth_date is null as birth_date_is_invalid,
+        street,
+        city,
+        postal_code,
+        country_code,
+        country_raw,
+        country_raw is not null and country_code is null as country_is_unknown,
+        signup_date,
+        signup_date_raw,
+        signup_date_raw is not null and signup_date is null as signup_date_is_invalid,
+        email_opt_in,
+        sms_opt_in,
+        opt_in_is_invalid,
+        updated_at,
+        updated_at_raw,
+        updated_at is null as updated_at_is_invalid,
+        record_versions,
+        _file_name,
+        _batch_id,
+        _row_number,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+)
+
+select * from final
