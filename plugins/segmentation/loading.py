@@ -1,0 +1,543 @@
+"""Load delivered extracts into the raw layer, losing nothing and loading nothing twice.
+
+``load_new_files`` scans ``<landing>/<source>/`` for every source in
+``contracts.SOURCES`` and loads each file it has not loaded before into
+``raw.<table>``: contract columns as delivered (VARCHAR), load metadata, and
+``_extra`` (JSON of unknown columns). Each file is loaded in one DuckDB
+transaction together with its ledger row and its rejected rows, so a crash at
+any point leaves either the whole file or nothing; the next run finishes the
+job. Files are identified by SHA-256 of their content (``meta.load_ledger``).
+
+Outcomes per file (see docs/ingestion.md for the full table):
+
+- ``loaded``       good rows in raw, bad rows in ``meta.rejected_rows`` with a reason
+- ``duplicate``    same content already loaded (under any name): nothing loaded
+- ``quarantined``  the file as a whole cannot be loaded; moved to
+                   ``<quarantine>/<source>/`` with ``<name>.reason.txt``
+- ``pending``      the file looks still being written; left for the next run
+- ``already_loaded`` seen before (same path, size, mtime): not even re-hashed
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from segmentation.config import Settings
+from segmentation.contracts import SOURCES, Source
+from segmentation.errors import ExtractError
+from segmentation.loading_formats import (
+    FileKind,
+    check_content,
+    is_in_progress_name,
+    is_sidecar_name,
+    kind_from_name,
+    sha256_of,
+)
+from segmentation.loading_readers import (
+    ENCODINGS,
+    EncodingMismatch,
+    collect_scanner_rejects,
+    drop_scanner_rejects,
+    scan_csv,
+    scan_jsonl,
+    scan_parquet,
+    violations_select,
+)
+from segmentation.loading_sql import EXTRA_COLUMN, ensure_schema_sql, lit, q
+
+log = logging.getLogger(__name__)
+
+# A file modified less than this many seconds ago is watched for that long; if it
+# still grows or changes, it is left for the next run (docs/ingestion.md).
+# Override with SEGMENTS_SETTLE_SECONDS.
+DEFAULT_SETTLE_SECONDS = 2.0
+DEFAULT_MEMORY_LIMIT = "1GB"
+REASON_SUFFIX = ".reason.txt"
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    source: str
+    status: str               # loaded | duplicate | quarantined | pending | already_loaded
+    sha256: str | None = None
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+    schema_drift: str | None = None
+    rule: str | None = None
+
+
+@dataclass
+class LoadReport:
+    batch_id: str
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    @property
+    def quarantined(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "quarantined"]
+
+    def summary(self) -> str:
+        head = (f"batch {self.batch_id}: {self.count('loaded')} file(s) loaded, {self.rows_loaded} row(s), "
+                f"{self.rows_rejected} row(s) rejected; {self.count('duplicate')} duplicate, "
+                f"{self.count('quarantined')} quarantined, {self.count('pending')} pending, "
+                f"{self.count('already_loaded')} already loaded")
+        lines = [head]
+        for f in self.files:
+            if f.status == "quarantined":
+                lines.append(f"  quarantined {Path(f.path).name}: {f.error}")
+            elif f.status == "pending":
+                lines.append(f"  pending {Path(f.path).name}: {f.error}")
+            elif f.status == "loaded" and (f.rows_rejected or f.schema_drift):
+                note = f"{f.rows_rejected} row(s) rejected" + (f"; {f.schema_drift}" if f.schema_drift else "")
+                lines.append(f"  loaded {Path(f.path).name} with {note}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """Small, JSON-serialisable form (for XCom)."""
+        return {"batch_id": self.batch_id, "rows_loaded": self.rows_loaded, "rows_rejected": self.rows_rejected,
+                "files": [asdict(f) for f in self.files]}
+
+
+# --------------------------------------------------------------------------- connection
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+    con.execute("set preserve_insertion_order = true")  # row numbers come from insertion order
+    # Bounded memory for any file size: beyond this DuckDB spills to <warehouse>.tmp/.
+    memory_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    con.execute(f"set memory_limit = {lit(memory_limit)}")
+    return con
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in ensure_schema_sql():
+        con.execute(stmt)
+
+
+# --------------------------------------------------------------------------- discovery
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    source: Source
+    size: int
+    mtime_ns: int
+
+
+def discover(settings: Settings) -> tuple[list[Candidate], list[FileOutcome]]:
+    """Files ready to look at, and files skipped because a writer is not done (temp names)."""
+    ready: list[Candidate] = []
+    skipped: list[FileOutcome] = []
+    for source in SOURCES.values():
+        folder = settings.landing / source.name
+        if not folder.is_dir():
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            rel_parts = path.relative_to(folder).parts
+            if any(is_in_progress_name(part) for part in rel_parts):
+                skipped.append(FileOutcome(str(path), source.name, "pending",
+                                           error="temporary/hidden name: a writer is still producing it"))
+                continue
+            if is_sidecar_name(path.name):
+                continue
+            st = path.stat()
+            ready.append(Candidate(path, source, st.st_size, st.st_mtime_ns))
+    return ready, skipped
+
+
+def settle(candidates: list[Candidate], settle_seconds: float) -> tuple[list[Candidate], list[FileOutcome]]:
+    """Wait once for files modified within ``settle_seconds``; drop those that keep changing."""
+    if settle_seconds <= 0 or not candidates:
+        return candidates, []
+    newest = max(c.mtime_ns for c in candidates) / 1e9
+    wait = settle_seconds - (time.time() - newest)
+    if wait <= 0:
+        return candidates, []
+    time.sleep(min(wait, settle_seconds))
+    ok: list[Candidate] = []
+    changing: list[FileOutcome] = []
+    for c in candidates:
+        try:
+            st = c.path.stat()
+        except FileNotFoundError:
+            continue
+        if (st.st_size, st.st_mtime_ns) == (c.size, c.mtime_ns):
+            ok.append(c)
+        else:
+            changing.append(FileOutcome(str(c.path), c.source.name, "pending",
+                                        error=f"file changed during the last {settle_seconds:g}s: still being written"))
+    return ok, changing
+
+
+# --------------------------------------------------------------------------- ledger
+
+def _ledger_by_path(con, c: Candidate) -> str | None:
+    row = con.execute(
+        "select status from meta.load_ledger where file_path = ? and size_bytes = ? and file_mtime_ns = ? "
+        "and status in ('loaded', 'duplicate') limit 1",
+        [str(c.path), c.size, c.mtime_ns]).fetchone()
+    return row[0] if row else None
+
+
+def _ledger_by_sha(con, sha: str) -> tuple[str, str, str | None, str | None] | None:
+    """(status, file_name, error) of the deciding ledger row for this content."""
+    row = con.execute(
+        "select status, file_name, error, error_rule from meta.load_ledger where sha256 = ? and status in ('loaded', 'quarantined') "
+        "order by case status when 'loaded' then 0 else 1 end, finished_at desc limit 1", [sha]).fetchone()
+    return (row[0], row[1], row[2], row[3]) if row else None
+
+
+def _same_path_loaded(con, c: Candidate, sha: str) -> bool:
+    row = con.execute("select count(*) from meta.load_ledger where file_path = ? and sha256 = ? "
+                      "and status in ('loaded', 'duplicate')", [str(c.path), sha]).fetchone()
+    return row[0] > 0
+
+
+def _insert_ledger(con, c: Candidate, sha: str, status: str, batch_id: str, started: datetime,
+                   rows_loaded: int = 0, rows_rejected: int = 0, error: str | None = None,
+                   drift: str | None = None, fmt: str | None = None, encoding: str | None = None,
+                   rule: str | None = None) -> None:
+    con.execute(
+        "insert into meta.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [str(c.path), c.path.name, c.source.name, sha, c.size, rows_loaded, rows_rejected, status, error,
+         batch_id, started, _utcnow(), drift, fmt, encoding, c.mtime_ns, rule])
+
+
+# --------------------------------------------------------------------------- public API
+
+def load_new_files(settings: Settings, batch_id: str | None = None, now: datetime | None = None,
+                   *, settle_seconds: float | None = None) -> LoadReport:
+    """Load every landed file not loaded before. Safe to re-run and to retry after a crash."""
+    now_utc = _as_utc(now) if now is not None else datetime.now(timezone.utc)
+    batch_id = batch_id or "load-" + now_utc.strftime("%Y%m%dT%H%M%SZ")
+    report = LoadReport(batch_id)
+    candidates, skipped = discover(settings)
+    report.files.extend(skipped)
+    con = connect(settings)
+    try:
+        ensure_tables(con)
+        fresh = [c for c in candidates if _ledger_by_path(con, c) is None]
+        report.files.extend(FileOutcome(str(c.path), c.source.name, "already_loaded")
+                            for c in candidates if c not in fresh)
+        if settle_seconds is None:
+            settle_seconds = float(os.environ.get("SEGMENTS_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
+        ready, changing = settle(fresh, settle_seconds)
+        report.files.extend(changing)
+        for c in ready:
+            outcome = _process(con, settings, c, batch_id, now_utc)
+            report.files.append(outcome)
+    finally:
+        con.close()
+    for f in report.files:
+        if f.status == "quarantined":
+            log.warning("quarantined %s: %s", f.path, f.error)
+    log.info(report.summary().splitlines()[0])
+    return report
+
+
+def requeue(settings: Settings, names: list[str]) -> list[Path]:
+    """Move quarantined files (all if ``names`` is empty) back to landing so the next load retries them.
+
+    The ledger rows that quarantined this exact content are marked ``requeued`` so
+    the loader evaluates the file again (e.g. after the contract or loader was fixed);
+    a file edited in quarantine simply has a new checksum.
+    """
+    moved: list[Path] = []
+    files = _quarantined_files(settings)
+    wanted = set(names)
+    unknown = wanted - {p.name for p in files}
+    if unknown:
+        raise ExtractError(", ".join(sorted(unknown)), "not_in_quarantine",
+                           f"no such file under {settings.quarantine}")
+    con = connect(settings)
+    try:
+        ensure_tables(con)
+        for path in files:
+            if wanted and path.name not in wanted:
+                continue
+            source = path.parent.name
+            sha = sha256_of(path)
+            con.execute("update meta.load_ledger set status = 'requeued' where sha256 = ? and status = 'quarantined'",
+                        [sha])
+            target = settings.landing / source / _original_name(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target = target.with_name(f"{target.stem}.requeued-{sha[:8]}{target.suffix}")
+            os.replace(path, target)
+            path.with_name(path.name + REASON_SUFFIX).unlink(missing_ok=True)
+            log.info("re-queued %s -> %s", path, target)
+            moved.append(target)
+    finally:
+        con.close()
+    return moved
+
+
+# --------------------------------------------------------------------------- one file
+
+def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: datetime) -> FileOutcome:
+    started = _utcnow()
+    sha = sha256_of(c.path)
+    seen = _ledger_by_sha(con, sha)
+    if seen and seen[0] == "loaded" and _same_path_loaded(con, c, sha):
+        # Same file, only touched (mtime changed): remember the new mtime so it is not re-hashed.
+        con.execute("update meta.load_ledger set file_mtime_ns = ? where file_path = ? and sha256 = ? "
+                    "and status in ('loaded', 'duplicate')", [c.mtime_ns, str(c.path), sha])
+        return FileOutcome(str(c.path), c.source.name, "already_loaded", sha)
+    if seen and seen[0] == "loaded":
+        msg = f"same content as {seen[1]} (sha256 {sha[:12]}), already loaded: nothing loaded"
+        con.execute("begin transaction")
+        _insert_ledger(con, c, sha, "duplicate", batch_id, started, error=msg)
+        con.execute("commit")
+        log.info("duplicate %s: %s", c.path.name, msg)
+        return FileOutcome(str(c.path), c.source.name, "duplicate", sha, error=msg)
+    if seen and seen[0] == "quarantined":
+        # The same bad content was judged before (or a crash hit between ledger and move): finish the move.
+        err = ExtractError(c.path.name, seen[3] or "previously_quarantined",
+                           f"same content as {seen[1]}, quarantined before: {seen[2]}")
+        return _quarantine(con, settings, c, sha, batch_id, started, err, record=seen[1] != c.path.name)
+    try:
+        kind = kind_from_name(c.path)
+        check_content(c.path, kind, c.size)
+    except ExtractError as exc:
+        return _quarantine(con, settings, c, sha, batch_id, started, exc)
+
+    last_exc: EncodingMismatch | None = None
+    for encoding in ENCODINGS if kind.format != "parquet" else ("binary",):
+        log.info("loading %s (%s, %d bytes, %s)", c.path.name, c.source.name, c.size, encoding)
+        con.execute("begin transaction")
+        try:
+            outcome = _load_in_transaction(con, settings, c, kind, sha, encoding, batch_id, started, now_utc)
+        except EncodingMismatch as exc:
+            con.execute("rollback")
+            last_exc = exc
+            continue
+        except ExtractError as exc:
+            con.execute("rollback")
+            return _quarantine(con, settings, c, sha, batch_id, started, exc)
+        except duckdb.Error as exc:
+            con.execute("rollback")
+            if _is_environment_error(exc):  # not the file's fault: fail the run, keep the file, retry later
+                raise
+            rule, detail = _classify_duckdb_error(exc)
+            return _quarantine(con, settings, c, sha, batch_id, started, ExtractError(c.path.name, rule, detail))
+        except BaseException:
+            con.execute("rollback")
+            raise
+        if outcome.status == "pending":
+            con.execute("rollback")
+        else:
+            con.execute("commit")
+            log.info("loaded %s: %d rows, %d rejected", c.path.name, outcome.rows_loaded, outcome.rows_rejected)
+        return outcome
+    err = ExtractError(c.path.name, "unknown_encoding",
+                       f"not readable as {' or '.join(ENCODINGS)} ({_first_line(last_exc)})")
+    return _quarantine(con, settings, c, sha, batch_id, started, err)
+
+
+def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, sha: str, encoding: str,
+                         batch_id: str, started: datetime, now_utc: datetime) -> FileOutcome:
+    """Load one file inside the caller's open transaction; the caller commits or rolls back.
+
+    1. Parse and validate the whole file into a temporary table (parallel; spills to disk
+       beyond the memory limit). Its rowids follow file order, which numbers the rows.
+    2. Copy good rows to raw, minus later repeats of a key; write every broken rule of
+       bad rows, duplicate keys and unparseable lines to meta.rejected_rows.
+    3. Check every row went one way or the other; write the ledger row.
+    """
+    src = c.source
+    tag = sha[:16]
+    stage, gaps, dups = f"_load_stage_{tag}", f"_load_gaps_{tag}", f"_load_dups_{tag}"  # temporary tables
+    if kind.format == "csv":
+        scan = scan_csv(c.path, src, kind, encoding, now_utc)
+    elif kind.format == "jsonl":
+        scan = scan_jsonl(c.path, src, kind, encoding, now_utc)
+    else:
+        scan = scan_parquet(con, c.path, src, kind, now_utc, settings.warehouse.parent / ".load_tmp")
+    try:
+        drop_scanner_rejects(con)
+        con.execute(f"create temp table {stage} as {scan.select}")
+        malformed = ([] if scan.scanner_header_lines is None
+                     else collect_scanner_rejects(con, scan.scanner_header_lines))
+        drop_scanner_rejects(con)
+    finally:
+        for p in scan.cleanup:
+            p.unlink(missing_ok=True)
+
+    rows = f"(select *, {_row_number_sql(con, stage, gaps, malformed)} as _row_number from {stage} _st where not _skip)"
+    keys = ", ".join(q(k) for k in src.key)
+    con.execute(f"create temp table {dups} as select s._row_number, k.first_row from {rows} s join "
+                f"(select {keys}, min(_row_number) as first_row from {rows} where not _bad group by {keys} "
+                f"having count(*) > 1) k using ({keys}) where not s._bad and s._row_number > k.first_row")
+    raw = f"raw.{q(src.table)}"
+    loaded_at = _utcnow()
+    stamp = f"{lit(loaded_at.isoformat(sep=' '))}::timestamp"
+    cols = ", ".join(q(x) for x in src.column_names)
+    con.execute(
+        f"insert into {raw} ({cols}, _file_name, _file_sha256, _batch_id, _row_number, _loaded_at, {q(EXTRA_COLUMN)}) "
+        f"select {cols}, {lit(c.path.name)}, {lit(sha)}, {lit(batch_id)}, _row_number, {stamp}, {q(EXTRA_COLUMN)} "
+        f"from {rows} r where not _bad and not exists (select 1 from {dups} d where d._row_number = r._row_number)")
+
+    record = ("coalesce(_record, json_object(" + ", ".join(f"{lit(x)}, {q(x)}" for x in src.column_names)
+              + f", '_extra', {q(EXTRA_COLUMN)}::json)::varchar)")
+    common = f"{lit(c.path.name)}, {lit(sha)}, {lit(src.name)}"
+    con.execute(
+        f"insert into meta.rejected_rows select {common}, _row_number, v.column, v.rule, v.value, "
+        f"case when v.column is null then 'row ' || _row_number || ': ' || v.reason else v.reason end, "
+        f"{lit(batch_id)}, {stamp}, rec from (select _row_number, unnest({violations_select(src, now_utc)}) as v, "
+        f"{record} as rec from {rows} where _bad)")
+    key_names = ", ".join(src.key)
+    key_vals = " || ', ' || ".join(f"coalesce(s.{q(k)}, '')" for k in src.key)
+    con.execute(
+        f"insert into meta.rejected_rows select {common}, s._row_number, {lit(key_names)}, 'duplicate_key', "
+        f"{key_vals}, 'duplicate key ({key_names}) = (' || {key_vals} || '): first seen at row ' || d.first_row "
+        f"|| ', this row rejected', {lit(batch_id)}, {stamp}, {record.replace('_record', 's._record')} "
+        f"from {dups} d join {rows} s on s._row_number = d._row_number")
+    for row, line, message in malformed:
+        con.execute("insert into meta.rejected_rows values (?, ?, ?, ?, null, 'malformed_row', ?, ?, ?, ?, ?)",
+                    [c.path.name, sha, src.name, row, line, f"row {row} cannot be parsed: {message}",
+                     batch_id, loaded_at, line])
+
+    parsed = con.execute(f"select count(*) from {stage} where not _skip").fetchone()[0]
+    rows_loaded = con.execute(f"select count(*) from {raw} where _file_sha256 = ?", [sha]).fetchone()[0]
+    rows_rejected = con.execute(
+        "select count(distinct row_number) from meta.rejected_rows where sha256 = ?", [sha]).fetchone()[0]
+    if rows_loaded + rows_rejected != parsed + len(malformed):  # every row is loaded or rejected, never lost
+        raise ExtractError(c.path.name, "row_count_mismatch",
+                           f"{parsed + len(malformed)} rows read but {rows_loaded} loaded and {rows_rejected} "
+                           f"rejected; nothing was loaded")
+    extras = scan.extra_columns
+    if scan.extras_known_after_load:
+        extras = [k for (k,) in con.execute(
+            f"select distinct unnest(json_keys({q(EXTRA_COLUMN)})) as k from {stage} "
+            f"where {q(EXTRA_COLUMN)} is not null order by k").fetchall()]
+    for t in (stage, gaps, dups):
+        con.execute(f"drop table if exists {t}")
+
+    st = c.path.stat()
+    if (st.st_size, st.st_mtime_ns) != (c.size, c.mtime_ns):
+        return FileOutcome(str(c.path), src.name, "pending", sha,
+                           error="file changed while it was being loaded: still being written; retried next run")
+    note = "header only: no data rows" if parsed + len(malformed) == 0 else None
+    drift = scan.drift(extras)
+    _insert_ledger(con, c, sha, "loaded", batch_id, started, rows_loaded, rows_rejected, note, drift,
+                   kind.format + (".gz" if kind.gzip else ""), encoding)
+    return FileOutcome(str(c.path), src.name, "loaded", sha, rows_loaded, rows_rejected, note, drift)
+
+
+def _row_number_sql(con, stage: str, gaps: str, malformed: list[tuple[int, str | None, str]]) -> str:
+    """SQL for the 1-based data row number of a staged row (alias ``_st``).
+
+    Parquet rows carry it (``_line_no``). Otherwise it is the insertion order: DuckDB keeps
+    file order when filling a fresh table, so rowids are contiguous in file order
+    (uncommitted rowids start at a large offset, hence ``- base``). Lines the CSV scanner
+    could not parse are not in the table; good row k comes after dropped line j (1-based,
+    at row r_j) iff k > r_j - j, so k is shifted by the count of such j.
+    """
+    base = con.execute(f"select coalesce(min(rowid), 0) from {stage}").fetchone()[0]
+    k = f"(_st.rowid - {base} + 1)"
+    if malformed:
+        con.execute(f"create or replace temp table {gaps} (g bigint)")
+        bad = sorted(r[0] for r in malformed)
+        con.executemany(f"insert into {gaps} values (?)", [[b - j] for j, b in enumerate(bad, start=1)])
+        k = f"({k} + (select count(*) from {gaps} where g < {k}))"
+    return f"coalesce(_line_no, {k})"
+
+
+# --------------------------------------------------------------------------- quarantine
+
+def _quarantine(con, settings: Settings, c: Candidate, sha: str, batch_id: str, started: datetime,
+                exc: ExtractError, record: bool = True) -> FileOutcome:
+    """Ledger first (committed), then move: a crash in between is finished by the next run."""
+    if record:
+        con.execute("begin transaction")
+        _insert_ledger(con, c, sha, "quarantined", batch_id, started, error=str(exc), rule=exc.rule)
+        con.execute("commit")
+    target_dir = settings.quarantine / c.source.name
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / c.path.name
+    if target.exists() and sha256_of(target) != sha:
+        target = target_dir / f"{c.path.stem}.{sha[:8]}{c.path.suffix}"
+    reason = target.with_name(target.name + REASON_SUFFIX)
+    reason.write_text(
+        f"file: {c.path.name}\nsource: {c.source.name}\nsha256: {sha}\nrule: {exc.rule}\n"
+        f"reason: {exc}\nbatch: {batch_id}\nquarantined_at: {_utcnow().isoformat()}Z\n"
+        f"original_path: {c.path}\n\n"
+        f"Fix the file here (or fix the contract/loader), then run:\n  segments requeue {target.name}\n",
+        encoding="utf-8")
+    _move(c.path, target)
+    return FileOutcome(str(c.path), c.source.name, "quarantined", sha, error=str(exc), rule=exc.rule)
+
+
+def _move(src: Path, dst: Path) -> None:
+    shutil.move(str(src), str(dst))
+
+
+def _quarantined_files(settings: Settings) -> list[Path]:
+    if not settings.quarantine.is_dir():
+        return []
+    return sorted(p for p in settings.quarantine.glob("*/*") if p.is_file() and not p.name.endswith(REASON_SUFFIX))
+
+
+def _original_name(path: Path) -> str:
+    reason = path.with_name(path.name + REASON_SUFFIX)
+    if reason.exists():
+        for line in reason.read_text(encoding="utf-8").splitlines():
+            if line.startswith("file: "):
+                return line[len("file: "):]
+    return path.name
+
+
+def _is_environment_error(exc: duckdb.Error) -> bool:
+    """Out of memory, disk full, permissions: errors a retry may cure, never a reason to quarantine."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return True
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.IOException) and "gzip" not in text and "parquet" not in text and "magic" not in text:
+        return True
+    return any(s in text for s in ("no space left", "disk is full", "permission denied"))
+
+
+def _classify_duckdb_error(exc: duckdb.Error) -> tuple[str, str]:
+    text = _first_line(exc)
+    lower = str(exc).lower()
+    if "gzip" in lower:
+        return "corrupt_gzip", f"gzip stream is truncated or corrupt ({text}); re-deliver the complete file"
+    if "parquet" in lower or "magic" in lower:
+        return "unreadable_parquet", f"Parquet file cannot be read ({text})"
+    return "unreadable_file", f"DuckDB cannot read the file ({text})"
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _as_utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
