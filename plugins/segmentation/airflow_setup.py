@@ -72,7 +72,7 @@ def test_dag_run(dag_id: str, logical_date: str, run_conf: dict | None = None):
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    dag = bag.get_dag(dag_id)
+    dag = bag.dags.get(dag_id)
     if dag is None:
         raise RuntimeError(f"no DAG {dag_id!r} in {os.environ['AIRFLOW__CORE__DAGS_FOLDER']}")
     when = datetime.fromisoformat(logical_date)

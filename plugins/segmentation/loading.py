@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.inprocess import release_inprocess_dbt
 from segmentation.config import Settings
 from segmentation.contracts import SOURCES, Source
 from segmentation.errors import ExtractError
@@ -122,6 +123,7 @@ class LoadReport:
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    release_inprocess_dbt()
     con = duckdb.connect(str(settings.warehouse))
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")

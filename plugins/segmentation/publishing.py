@@ -23,6 +23,7 @@ import duckdb
 
 from segmentation.config import Settings
 from segmentation.errors import PublishError
+from segmentation.inprocess import release_inprocess_dbt
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def publish(settings: Settings, run_id: str) -> Publication:
 
     published_at = datetime.now(timezone.utc).replace(tzinfo=None)
     counts: dict[str, int] = {}
+    release_inprocess_dbt()
     con = duckdb.connect(str(settings.warehouse))
     try:
         catalog = con.execute("select current_database()").fetchone()[0]

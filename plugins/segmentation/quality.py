@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 
 from segmentation.config import Settings
+from segmentation.inprocess import release_inprocess_dbt
 from segmentation.contracts import BOOL_ACCEPTED, LOAD_METADATA_COLUMNS, SOURCES
 from segmentation.errors import ConfigError, QualityGateFailed
 
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 GATES = ("raw", "marts")
 RAW_TABLES = tuple(f"raw.{s.table}" for s in SOURCES.values())
 DATA_DOCS_SITE = "segments"
-DEFAULT_MEMORY_LIMIT = "512MB"  # DuckDB working memory of a gate; it spills beyond
 TIMESTAMP_REGEX = (
     r"^\s*[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
     r"(:[0-5][0-9](\.[0-9]+)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
@@ -206,10 +206,6 @@ def suite_parameters(settings: Settings, gate: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- warehouse
-
-def _memory_limit() -> str:
-    return os.environ.get("SEGMENTS_GATE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
-
 
 def _split(table: str) -> tuple[str, str]:
     schema, _, name = table.partition(".")
@@ -390,11 +386,11 @@ def _validate(settings: Settings, gate: str, run_id: str, targets: list[Target],
     runnable = [t for t in targets if t.skipped is None]
     if not runnable:
         return {}, None
+    release_inprocess_dbt()
     context = _context(settings)
     datasource = context.data_sources.add_segments_duckdb(
         name="warehouse",
         connection_string=f"duckdb:///{settings.warehouse}",
-        kwargs={"connect_args": {"config": {"memory_limit": _memory_limit()}}},
     )
     try:
         definitions = []

@@ -18,7 +18,7 @@ GOOD_ORDER = {"order_id": "O-1", "line_number": "1", "order_ts": "2026-11-20T14:
               "product_id": "P-1", "quantity": "2", "unit_price": "19.99", "discount_amount": ""}
 GOOD_EVENT = {"event_id": "E-1", "event_ts": "2026-11-20T14:03:11Z", "event_type": "page_view", "device_type": "mobile",
               "tracking_consent": "yes"}
-GOOD_CRM = {"crm_id": "CRM-0000042", "updated_at": "2026-11-20T14:03:11+01:00", "email_opt_in": "Y", "sms_opt_in": ""}
+GOOD_CRM = {"crm_id": "CRM-0000042", "email": "a@example.com", "updated_at": "2026-11-20T14:03:11+01:00", "email_opt_in": "Y", "sms_opt_in": ""}
 
 
 def _settings(tmp_path: Path) -> Settings:
