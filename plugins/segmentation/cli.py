@@ -64,6 +64,27 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rules_check(args: argparse.Namespace) -> int:
+    from segmentation.rules import check_rules
+
+    project = Path(args.project_dir) if args.project_dir else Settings.from_env().dbt_project
+    rules = check_rules(project)
+    print(f"OK: {len(rules)} segment rules in {project / 'dbt_project.yml'} are valid (first match wins):")
+    for rule in rules:
+        print(f"  {rule.priority:>3}  {rule.name:<16} {rule.when}")
+    return 0
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from segmentation.preview import preview_rules
+
+    settings = Settings.from_env()
+    project = Path(args.project_dir) if args.project_dir else settings.dbt_project
+    result = preview_rules(settings.serving, project, Path(args.rules) if args.rules else None)
+    print(result.format(top=args.top))
+    return 0
+
+
 def _cmd_airflow_init(args: argparse.Namespace) -> int:
     from segmentation.airflow_setup import init_airflow
 
@@ -110,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sm = sub.add_parser("summary", help="print the published segments")
     sm.set_defaults(func=_cmd_summary)
+
+    rc = sub.add_parser("rules-check", help="validate the segment rules in dbt_project.yml before dbt runs")
+    rc.add_argument("--project-dir", default=None, help="dbt project directory (default: $SEGMENTS_DBT_PROJECT)")
+    rc.set_defaults(func=_cmd_rules_check)
+
+    pv = sub.add_parser("preview", help="show who would change segment under edited rules (writes nothing)")
+    pv.add_argument("--rules", default=None, help="YAML file with vars.segment_rules (default: dbt_project.yml)")
+    pv.add_argument("--project-dir", default=None, help="dbt project directory (default: $SEGMENTS_DBT_PROJECT)")
+    pv.add_argument("--top", type=int, default=10, help="how many transitions to list")
+    pv.set_defaults(func=_cmd_preview)
 
     ai = sub.add_parser("airflow-init", help="create the Airflow metadata DB and the duckdb_writer pool")
     ai.set_defaults(func=_cmd_airflow_init)
