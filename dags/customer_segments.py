@@ -97,6 +97,14 @@ def customer_segments():
         print(result.summary())
         return {"success": result.success}
 
+    @task
+    def validate_segment_rules() -> list:
+        """Refuse unsafe or broken segment rules before dbt runs (names the rule and line)."""
+        from segmentation.config import Settings
+        from segmentation.rules import check_rules
+
+        return [rule.name for rule in check_rules(Settings.from_env().dbt_project)]
+
     dbt_build = DbtTaskGroup(
         group_id="dbt_build",
         project_config=project_config,
@@ -147,7 +155,7 @@ def customer_segments():
     raw_ok = quality_gate_raw(loaded)
     marts_ok = quality_gate_marts()
     published = publish()
-    chain(raw_ok, dbt_build, marts_ok, published)
+    chain([raw_ok, validate_segment_rules()], dbt_build, marts_ok, published)
     summary(published)
 
 

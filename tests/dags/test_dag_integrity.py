@@ -38,7 +38,8 @@ def test_dag_runs_daily_without_catchup(dag):
 
 def test_pipeline_stages_run_in_order(dag):
     ids = set(dag.task_ids)
-    for task_id in ("load_raw_extracts", "quality_gate_raw", "quality_gate_marts", "publish", "summary"):
+    for task_id in ("load_raw_extracts", "quality_gate_raw", "validate_segment_rules", "quality_gate_marts",
+                    "publish", "summary"):
         assert task_id in ids
     dbt_tasks = [t for t in ids if t.startswith("dbt_build.")]
     assert dbt_tasks, "the cosmos task group rendered no dbt tasks"
@@ -46,11 +47,14 @@ def test_pipeline_stages_run_in_order(dag):
     upstream_of_publish = dag.get_task("publish").get_flat_relative_ids(upstream=True)
     assert {"load_raw_extracts", "quality_gate_raw", "quality_gate_marts"} <= upstream_of_publish
     assert set(dbt_tasks) <= upstream_of_publish
-    assert "quality_gate_raw" in dag.get_task(sorted(dbt_tasks)[0]).get_flat_relative_ids(upstream=True)
+    for dbt_task in dbt_tasks:
+        upstream = dag.get_task(dbt_task).get_flat_relative_ids(upstream=True)
+        assert {"quality_gate_raw", "validate_segment_rules"} <= upstream, dbt_task
 
 
 def test_every_task_that_writes_the_warehouse_uses_the_single_writer_pool(dag):
-    writers = [t for t in dag.tasks if t.task_id != "summary"]
+    readers = {"summary", "validate_segment_rules"}
+    writers = [t for t in dag.tasks if t.task_id not in readers]
     assert writers
     for task in writers:
         assert task.pool == "duckdb_writer", f"{task.task_id} runs in pool {task.pool!r}"
