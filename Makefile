@@ -23,12 +23,13 @@ export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: help install lock data airflow-init dbt-parse run test test-fast clean bench-small bench-large
+.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large
 
 help:
 	@echo "make run     install, generate SIZE=$(SIZE) sample data, run the customer_segments DAG once"
 	@echo "make test    run the tests (installs first)"
 	@echo "make data    generate sample extracts (SIZE=tiny|small|large SEED=$(SEED) AS_OF=$(AS_OF))"
+	@echo "make ui      the Airflow UI (airflow standalone) on http://localhost:8080"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean   remove generated data, Airflow home and dbt target"
 
@@ -64,6 +65,10 @@ run: install
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 	$(BIN)/segments run-dag --logical-date $(AS_OF)
 	$(BIN)/segments summary
+
+ui: airflow-init dbt-parse
+	@echo "Airflow UI on http://localhost:8080 (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	$(BIN)/airflow standalone
 
 # --- tests ---------------------------------------------------------------------
 test: install

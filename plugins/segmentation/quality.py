@@ -207,6 +207,13 @@ def suite_parameters(settings: Settings, gate: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- warehouse
 
+DEFAULT_MEMORY_LIMIT = "512MB"  # DuckDB working memory of a gate; it spills beyond
+
+
+def _memory_limit() -> str:
+    return os.environ.get("SEGMENTS_GATE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
 def _split(table: str) -> tuple[str, str]:
     schema, _, name = table.partition(".")
     return schema, name
@@ -391,6 +398,7 @@ def _validate(settings: Settings, gate: str, run_id: str, targets: list[Target],
     datasource = context.data_sources.add_segments_duckdb(
         name="warehouse",
         connection_string=f"duckdb:///{settings.warehouse}",
+        kwargs={"connect_args": {"config": {"memory_limit": _memory_limit()}}},
     )
     try:
         definitions = []

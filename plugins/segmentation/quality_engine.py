@@ -26,16 +26,12 @@ datasource registry when this module is imported.
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any, ClassVar, Generator, Literal, Optional, Type
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
-
-
-DEFAULT_MEMORY_LIMIT = "512MB"  # DuckDB working memory of a gate (SEGMENTS_GATE_MEMORY_LIMIT); it spills beyond
 
 
 class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
@@ -46,11 +42,6 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
         if self.dialect_module is None:
             # Read by GE (``dialect_module.dialect``) only to pick regex / LIKE syntax.
             self.dialect_module = postgresql
-        # The memory cap is SET on each new connection rather than passed as a
-        # connect-time config: DuckDB refuses a second in-process connection to
-        # a file with a different config, and the warehouse may already be open
-        # in this process (dbt's in-process runner under `dag.test()`).
-        sa.event.listen(self.engine, "connect", _cap_memory)
 
     @contextlib.contextmanager
     def get_connection(self) -> Generator[sa.Connection, None, None]:
@@ -73,15 +64,6 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
             self._connection.close()
             self._connection = None
         self.engine.dispose()
-
-
-def _cap_memory(dbapi_connection: Any, _record: Any) -> None:
-    limit = os.environ.get("SEGMENTS_GATE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"SET memory_limit = '{limit}'")
-    finally:
-        cursor.close()
 
 
 class WarehouseDatasource(SQLDatasource):
