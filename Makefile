@@ -14,6 +14,7 @@ AS_OF  ?= 2026-11-25
 PYTEST_ARGS ?=
 
 export SEGMENTS_HOME ?= $(CURDIR)/data
+export SEGMENTS_WAREHOUSE ?= $(SEGMENTS_HOME)/warehouse/warehouse.duckdb
 export AIRFLOW_HOME  ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
