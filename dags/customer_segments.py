@@ -144,11 +144,15 @@ def customer_segments():
 
     @task
     def summary(publication: dict) -> list:
-        """Print the published segments: name, customers, share, average spend."""
+        """Print the published segments (name, customers, share, average spend) and chart them."""
+        from segmentation.config import Settings
         from segmentation.publishing import format_summary, read_summary
+        from segmentation.report import segment_size_chart
 
-        rows, pub = read_summary(Path(publication["path"]))
-        print(format_summary(rows, pub, Path(publication["path"])))
+        serving = Path(publication["path"])
+        rows, pub = read_summary(serving)
+        print(format_summary(rows, pub, serving))
+        print(f"Chart: {segment_size_chart(serving, Settings.from_env().reports)}")
         return [list(map(str, r)) for r in rows]
 
     loaded = load_raw_extracts()

@@ -198,3 +198,6 @@ def print_summary(settings: Settings) -> None:
         console.print(f"Serving database (open read-only in a BI tool): [bold]{settings.serving}[/bold]")
     except ImportError:  # pragma: no cover - rich is a dependency, plain text is the fallback
         print(format_summary(rows, pub, settings.serving))
+    from segmentation.report import segment_size_chart
+
+    print(f"Chart: {segment_size_chart(settings.serving, settings.reports)}")

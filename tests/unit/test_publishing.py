@@ -109,3 +109,17 @@ def test_summary_text_names_segments_shares_and_the_serving_path(tmp_path):
 def test_summary_of_nothing_published_says_what_to_do(tmp_path):
     with pytest.raises(PublishError, match="make run"):
         read_summary(tmp_path / "missing.duckdb")
+
+
+def test_segment_size_chart_is_written_as_a_png_named_for_the_as_of_date(tmp_path):
+    from segmentation.report import segment_size_chart
+
+    settings = _settings(tmp_path)
+    _build_marts(settings.warehouse, vip_customers=3)
+    publish(settings, run_id="run-1")
+
+    png = segment_size_chart(settings.serving, tmp_path / "reports")
+
+    assert png.name == "segments_2026-11-25.png"
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
