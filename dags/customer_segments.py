@@ -49,8 +49,8 @@ render_config = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST,
     test_behavior=TestBehavior.BUILD,  # one `dbt build` per model: model, its data tests and unit tests
 )
-# dbt runs in-process (dbtRunner): about 1 s per model instead of about 10 s
-# for a fresh `dbt` process per model (measured on tiny data, 23 models).
+# dbt runs in-process (dbtRunner): about 2 s per model instead of about 10 s
+# for a fresh `dbt` process per model (tiny data, 23 models; docs/adr/0001).
 # See segmentation.inprocess for the one consequence under dag.test().
 execution_config = ExecutionConfig(
     dbt_executable_path=DBT_EXECUTABLE,
