@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from segmentation.contracts import LOAD_METADATA_COLUMNS, SOURCES
+from segmentation.loading import ensure_tables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO_ROOT / "dbt_project"
@@ -61,19 +62,18 @@ def run_dbt(command: str, warehouse: Path, work_dir: Path, as_of: str = AS_OF,
 
 
 def create_raw_tables(warehouse: Path, rows_by_source: dict[str, list[Row]], batch_id: str = "test") -> None:
-    """Create raw.<table> for every contract source (all VARCHAR + load metadata) and insert rows.
+    """Create the raw layer with the loader's own DDL and insert rows as delivered.
 
     A row may carry `_file_name` and `_loaded_at` to simulate later deliveries;
     missing contract columns are delivered as ''.
     """
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("create schema if not exists raw")
+        ensure_tables(con)
         for name, source in SOURCES.items():
-            meta = [(col, typ) for col, typ, _ in LOAD_METADATA_COLUMNS]
-            columns = [(c, "VARCHAR") for c in source.column_names] + meta
-            ddl = ", ".join(f'"{c}" {t}' for c, t in columns)
-            con.execute(f"create or replace table raw.{source.table} ({ddl})")
+            meta = [col for col, _, _ in LOAD_METADATA_COLUMNS]
+            column_list = ", ".join(f'"{c}"' for c in source.column_names + meta)
+            placeholders = ", ".join("?" for _ in source.column_names + meta)
             for number, row in enumerate(rows_by_source.get(name, []), start=1):
                 unknown = set(row) - set(source.column_names) - {"_file_name", "_loaded_at"}
                 if unknown:
@@ -85,8 +85,7 @@ def create_raw_tables(warehouse: Path, rows_by_source: dict[str, list[Row]], bat
                     number,
                     row.get("_loaded_at", datetime(2026, 11, 24, 6, 0, tzinfo=timezone.utc).replace(tzinfo=None)),
                 ]
-                placeholders = ", ".join("?" for _ in values)
-                con.execute(f"insert into raw.{source.table} values ({placeholders})", values)
+                con.execute(f"insert into raw.{source.table} ({column_list}) values ({placeholders})", values)
     finally:
         con.close()
 
@@ -190,21 +189,21 @@ class GeneratedBuild:
 
 
 @pytest.fixture(scope="session")
-def tiny_build(tmp_path_factory: pytest.TempPathFactory) -> GeneratedBuild:
-    """Generator size='tiny' (seed 7, as of 2026-11-25), loaded by the loader, built with dbt."""
-    from datetime import date
+def tiny_build(tmp_path_factory: pytest.TempPathFactory, tiny_sample: Path) -> GeneratedBuild:
+    """The session's tiny sample (seed 7, as of 2026-11-25), loaded by the loader, built with dbt."""
+    import shutil
+    from dataclasses import replace
 
     from segmentation.config import Settings
-    from segmentation.generator import generate
     from segmentation.loading import load_new_files
 
     work = tmp_path_factory.mktemp("dbt_tiny")
     home = work / "home"
-    generate(size="tiny", seed=7, as_of=date.fromisoformat(AS_OF), out=home)
+    shutil.copytree(tiny_sample / "landing", home / "landing")
     warehouse = home / "warehouse" / "warehouse.duckdb"
-    settings = Settings(home=home, landing=home / "landing", quarantine=home / "quarantine", warehouse=warehouse,
-                        serving=home / "serving" / "segments.duckdb", reports=home / "reports",
-                        dbt_project=DBT_PROJECT, expectations=REPO_ROOT / "expectations")
+    settings = replace(Settings.from_env(), home=home, landing=home / "landing", quarantine=home / "quarantine",
+                       warehouse=warehouse, serving=home / "serving" / "segments.duckdb", reports=home / "reports",
+                       dbt_project=DBT_PROJECT, expectations=REPO_ROOT / "expectations")
     settings.ensure_dirs()
     load_new_files(settings, batch_id="tiny-1", settle_seconds=0)
-    return GeneratedBuild(run_dbt("build", warehouse, work), home / "ground_truth")
+    return GeneratedBuild(run_dbt("build", warehouse, work), tiny_sample / "ground_truth")
