@@ -28,6 +28,17 @@ DEFAULT_SEGMENTS = {
 }
 
 
+def _insert(con, table: str, rows: list) -> None:
+    """Bulk insert through a DataFrame (executemany is one statement per row)."""
+    import pandas as pd
+
+    columns = [c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
+        "order by ordinal_position", [table]).fetchall()]
+    frame = pd.DataFrame([list(r) for r in rows], columns=columns).astype(object)  # noqa: F841 (read by DuckDB)
+    con.execute(f"insert into {table} select * from frame")
+
+
 def _profile_rows(segments: dict, seed: int, differ: bool = True):
     rng = random.Random(seed)
     rows = []
@@ -58,8 +69,8 @@ def build_marts(path: Path, segments: dict | None = None, seed: int = 3, differ:
             customer_key varchar, revenue_365d double, orders_365d integer, orders_90d integer,
             lifetime_revenue double, lifetime_orders integer, engagement_score double, sessions_30d integer,
             email_clicks_90d integer, as_of_date date)""")
-        con.executemany("insert into marts.customer_profile values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], as_of) for r in rows])
+        _insert(con, "marts.customer_profile",
+                [(r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], as_of) for r in rows])
         rfm_cols = ", rfm_recency_score integer, rfm_frequency_score integer, rfm_monetary_score integer, " \
                    "rfm_score varchar, rfm_segment varchar" if history else ""
         con.execute(f"""create or replace table marts.customer_segments (
@@ -77,8 +88,7 @@ def build_marts(path: Path, segments: dict | None = None, seed: int = 3, differ:
                     rs, fs, ms = rng.randint(1, 5), min(5, 1 + r[3] // 3), rng.randint(1, 5)
                     base += [rs, fs, ms, f"{rs}{fs}{ms}", RFM_SEGMENTS[(rs + fs) % 11]]
             seg_rows.append(base)
-        con.executemany(f"insert into marts.customer_segments values ({', '.join('?' * len(seg_rows[0]))})",
-                        seg_rows)
+        _insert(con, "marts.customer_segments", seg_rows)
         con.execute("""create or replace table marts.segment_summary as
             select s.segment, min(s.segment_priority) as segment_priority, count(*) as customers,
                    count(*) / sum(count(*)) over () as share, avg(p.revenue_365d) as avg_revenue_365d,
@@ -101,11 +111,9 @@ def _history(con, as_of: date, names: list[str], seed: int) -> None:
     for d in dates:
         sizes = {s: current[s] if d == as_of else max(1, int(current[s] * rng.uniform(0.8, 1.2))) for s in names}
         total = sum(sizes.values())
-        con.executemany("insert into marts.segment_size_history values (?, ?, ?, ?)",
-                        [(d, s, n, n / total) for s, n in sizes.items()])
+        _insert(con, "marts.segment_size_history", [(d, s, n, n / total) for s, n in sizes.items()])
     con.execute("""create or replace table marts.segment_transitions (
         from_as_of_date date, to_as_of_date date, from_segment varchar, to_segment varchar, customers bigint)""")
     for prev, cur in zip(dates, dates[1:]):
-        con.executemany("insert into marts.segment_transitions values (?, ?, ?, ?, ?)",
-                        [(prev, cur, a, b, (current[b] * 3 if a == b else rng.randint(0, 12)))
+        _insert(con, "marts.segment_transitions", [(prev, cur, a, b, (current[b] * 3 if a == b else rng.randint(0, 12)))
                          for a in names for b in names])
