@@ -24,7 +24,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large
+.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large chromium
 
 help:
 	@echo "make run     install, generate SIZE=$(SIZE) sample data, run the customer_segments DAG once"
@@ -72,7 +72,11 @@ ui: airflow-init dbt-parse
 	$(BIN)/airflow standalone
 
 # --- tests ---------------------------------------------------------------------
-test: install
+# Headless Chromium for the segment report's rendering test (Debian package; quick when present).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install

@@ -3,7 +3,9 @@
 
 Daily: load new raw extracts -> quality gate on the raw batch -> dbt build
 (profile, identity, features, segments) -> quality gate on the marts ->
-publish the serving database -> print the segment summary.
+publish the serving database -> print the segment summary; then validate the
+segments statistically, check segment size jumps (alert), write the HTML
+segment report.
 
 A failed gate fails the run: nothing is published and the last good serving
 database stays as it was. Every task that writes the DuckDB warehouse runs in
@@ -155,12 +157,45 @@ def customer_segments():
         print(f"Chart: {segment_size_chart(serving, Settings.from_env().reports)}")
         return [list(map(str, r)) for r in rows]
 
+    # After publishing: findings about the published run, never a reason to unpublish it.
+    @task(pool=WRITER_POOL)
+    def validate_segments(publication: dict) -> dict:
+        """Do segments differ on spend, orders, engagement, conversion? Results in meta.segment_validation."""
+        from segmentation.config import Settings
+        from segmentation.validation import validate_segments as run_validation
+
+        result = run_validation(Settings.from_env(), run_id=_run_id())
+        print(result.summary())
+        return {"tests": len(result.tests), "failed": [f"{t.grouping}/{t.kpi}" for t in result.failed],
+                "too_small": [f"{s.grouping}/{s.segment}" for s in result.too_small]}
+
+    @task(pool=WRITER_POOL)
+    def check_segment_alerts(validation: dict) -> list:
+        """Alert (log; webhook / email when configured) when a segment's size jumped since the last run."""
+        from segmentation.alerts import check_segment_alerts as run_check
+        from segmentation.config import Settings
+
+        check = run_check(Settings.from_env(), run_id=_run_id())
+        print(check.summary())
+        return [a.message for a in check.alerts]
+
+    @task(pool=WRITER_POOL)
+    def segment_report(alerts: list) -> str:
+        """Write the self-contained HTML segment report (reports/segments_<as_of>.html, latest.html)."""
+        from segmentation.config import Settings
+        from segmentation.segment_report import build_report
+
+        path = build_report(Settings.from_env(), run_id=_run_id())
+        print(f"Segment report: {path}")
+        return str(path)
+
     loaded = load_raw_extracts()
     raw_ok = quality_gate_raw(loaded)
     marts_ok = quality_gate_marts()
     published = publish()
     chain([raw_ok, validate_segment_rules()], dbt_build, marts_ok, published)
     summary(published)
+    segment_report(check_segment_alerts(validate_segments(published)))
 
 
 customer_segments()

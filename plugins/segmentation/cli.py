@@ -85,6 +85,30 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_segments_validate(args: argparse.Namespace) -> int:
+    from segmentation.validation import validate_segments
+
+    result = validate_segments(Settings.from_env(), run_id=args.run_id, record=not args.dry_run)
+    print(result.summary())
+    return 1 if args.strict and result.failed else 0
+
+
+def _cmd_segments_alerts(args: argparse.Namespace) -> int:
+    from segmentation.alerts import check_segment_alerts
+
+    print(check_segment_alerts(Settings.from_env(), run_id=args.run_id).summary())
+    return 0
+
+
+def _cmd_segments_report(args: argparse.Namespace) -> int:
+    from segmentation.segment_report import build_report
+
+    settings = Settings.from_env()
+    path = build_report(settings, run_id=args.run_id)
+    print(f"segment report: {path} (also {settings.reports / 'latest.html'})")
+    return 0
+
+
 def _cmd_airflow_init(args: argparse.Namespace) -> int:
     from segmentation.airflow_setup import init_airflow
 
@@ -141,6 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--project-dir", default=None, help="dbt project directory (default: $SEGMENTS_DBT_PROJECT)")
     pv.add_argument("--top", type=int, default=10, help="how many transitions to list")
     pv.set_defaults(func=_cmd_preview)
+
+    sg = sub.add_parser("segments", help="validate the segments, check size alerts, write the segment report")
+    sg_sub = sg.add_subparsers(dest="segments_command", required=True)
+    sv = sg_sub.add_parser("validate", help="do segments differ on their KPIs? (Kruskal-Wallis, chi-square)")
+    sv.add_argument("--run-id", default="manual", help="run id the results are recorded under")
+    sv.add_argument("--dry-run", action="store_true", help="print only; record nothing in meta.*")
+    sv.add_argument("--strict", action="store_true", help="exit 1 when a KPI test fails")
+    sv.set_defaults(func=_cmd_segments_validate)
+    sa = sg_sub.add_parser("alerts", help="compare segment sizes with the last published run; alert on jumps")
+    sa.add_argument("--run-id", default="manual")
+    sa.set_defaults(func=_cmd_segments_alerts)
+    sr = sg_sub.add_parser("report", help="write the HTML segment report (reports/segments_<as-of>.html)")
+    sr.add_argument("--run-id", default=None, help="run whose validation to show (default: the latest)")
+    sr.set_defaults(func=_cmd_segments_report)
 
     ai = sub.add_parser("airflow-init", help="create the Airflow metadata DB and the duckdb_writer pool")
     ai.set_defaults(func=_cmd_airflow_init)

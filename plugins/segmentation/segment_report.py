@@ -99,6 +99,8 @@ def _fmt(value, kind: str = "") -> str:
     if kind == "pct":
         return f"{value:.1%}"
     if kind == "p":
+        if value == 0:
+            return "< 1e-300"  # below double precision
         return f"{value:.2e}" if value < 0.001 else f"{value:.3f}"
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"

@@ -123,7 +123,7 @@ class KpiTest:
             return f"{self.grouping}/{self.kpi}: not tested ({self.note})"
         verdict = "separates" if self.passed else "does NOT separate"
         return (f"{self.grouping}/{self.kpi}: {verdict} segments ({self.test}: statistic {self.statistic:.1f}, "
-                f"p={self.p_value:.3g}, {self.effect_measure}={self.effect_size:.3f}, "
+                f"p={self.p_value:.3g}{' (underflow: < 1e-300)' if self.p_value == 0 else ''}, {self.effect_measure}={self.effect_size:.3f}, "
                 f"{len(self.segments_compared)} segments, {self.customers:,} customers)")
 
 
