@@ -119,3 +119,25 @@ def test_report_renders_in_headless_chromium_with_its_charts(full_report, tmp_pa
     non_white = sum(1 for p in pixels if sum(p) < 690) / len(pixels)  # page background is #f6f8fa
     blue_chart = sum(1 for r, g, b in pixels if b > 120 and b > r + 40)  # the line / heatmap colours
     assert colours > 200 and non_white > 0.05 and blue_chart > 100, (colours, non_white, blue_chart)
+
+
+def test_cli_validates_checks_alerts_and_writes_the_report(tmp_path, monkeypatch, capsys):
+    from segmentation.cli import main
+
+    path = build_marts(tmp_path / "warehouse.duckdb", history=True)
+    monkeypatch.setenv("SEGMENTS_HOME", str(tmp_path))
+    monkeypatch.setenv("SEGMENTS_WAREHOUSE", str(path))
+    monkeypatch.setenv("SEGMENTS_MIN_SEGMENT_CUSTOMERS", "10")
+    assert main(["segments", "validate", "--run-id", "cli-1", "--dry-run"]) == 0
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from information_schema.tables where table_schema = 'meta'") \
+            .fetchone()[0] == 0  # --dry-run wrote nothing
+    assert main(["segments", "validate", "--run-id", "cli-1", "--strict"]) == 1  # email_engaged_90d does not separate
+    assert main(["segments", "alerts", "--run-id", "cli-1"]) == 0
+    assert main(["segments", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "does NOT separate" in out and "segment report:" in out
+    assert (tmp_path / "reports" / "latest.html").exists()
+    monkeypatch.setenv("SEGMENTS_WAREHOUSE", str(tmp_path / "missing.duckdb"))
+    assert main(["segments", "report"]) == 2
+    assert "warehouse file does not exist" in capsys.readouterr().err
