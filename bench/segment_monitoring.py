@@ -114,7 +114,7 @@ def main() -> None:
     result, v_wall, v_cpu = _timed(lambda: compute_validation(con, "bench", config))
     if args.record:
         _, r_wall, _ = _timed(lambda: record_validation(con, result))
-        v_wall += r_wall
+        v_wall = round(v_wall + r_wall, 2)
 
     def alerts():
         current = _current_sizes(con)
