@@ -433,7 +433,7 @@ def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, 
     """Load one file inside the caller's open transaction; the caller commits or rolls back.
 
     1. Parse and validate the whole file into a temporary table (parallel; spills to disk
-       beyond the memory limit). Its rowids follow file order, which numbers the rows.
+       beyond the memory limit), numbering records in file order (``_seq``).
     2. Copy good rows to raw, minus later repeats of a key; write every broken rule of
        bad rows, duplicate keys and unparseable lines to meta.rejected_rows.
     3. Check every row went one way or the other; write the ledger row.
@@ -449,7 +449,9 @@ def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, 
         scan = scan_parquet(con, c.path, src, kind, now_utc, settings.warehouse.parent / ".load_tmp")
     try:
         drop_scanner_rejects(con)
-        con.execute(f"create temp table {stage} as {scan.select}")
+        # row_number() over () follows the scan's order; a temp table's rowids do not always
+        # (a parallel insert could put the 2nd row group of a big JSON-lines file first).
+        con.execute(f"create temp table {stage} as select *, row_number() over () as _seq from ({scan.select})")
         malformed = ([] if scan.scanner_header_lines is None
                      else collect_scanner_rejects(con, scan.scanner_header_lines))
         drop_scanner_rejects(con)
@@ -521,14 +523,12 @@ def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, 
 def _row_number_sql(con, stage: str, gaps: str, malformed: list[tuple[int, str | None, str]]) -> str:
     """SQL for the 1-based data row number of a staged row (alias ``_st``).
 
-    Parquet rows carry it (``_line_no``). Otherwise it is the insertion order: DuckDB keeps
-    file order when filling a fresh table, so rowids are contiguous in file order
-    (uncommitted rowids start at a large offset, hence ``- base``). Lines the CSV scanner
+    Parquet rows carry it (``_line_no``). Otherwise it is the record's position in the
+    scan (``_seq``, from ``row_number() over ()`` while staging). Lines the CSV scanner
     could not parse are not in the table; good row k comes after dropped line j (1-based,
     at row r_j) iff k > r_j - j, so k is shifted by the count of such j.
     """
-    base = con.execute(f"select coalesce(min(rowid), 0) from {stage}").fetchone()[0]
-    k = f"(_st.rowid - {base} + 1)"
+    k = "_st._seq"
     if malformed:
         con.execute(f"create or replace temp table {gaps} (g bigint)")
         bad = sorted(r[0] for r in malformed)
