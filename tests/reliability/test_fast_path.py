@@ -8,6 +8,7 @@ case also pins whether the fast path was taken or fell back.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from pathlib import Path
@@ -145,3 +146,12 @@ def test_row_numbers_are_line_numbers_in_a_multi_row_group_jsonl(deployment: Dep
     assert deployment.query("select count(*) from raw.web_events "
                             "where _row_number <> substr(event_id, 3)::bigint") == [(0,)]
     assert deployment.rejects_of("web_events_2026-11-20.jsonl") == [(bad, "event_ts", "invalid_timestamp")]
+
+
+def test_truncated_jsonl_gzip_is_still_quarantined_as_corrupt_gzip(deployment: Deployment) -> None:
+    """The fast path's gzip error is the file's fault, not the environment's: the general reader judges it."""
+    data = jsonl([event_row(f"E-{i}") for i in range(20_000)]).encode()
+    deployment.write("events", "web_events_2026-11-20.jsonl.gz", gzip.compress(data)[:-300])
+    report = deployment.load()
+    assert [(f.status, f.rule) for f in report.files] == [("quarantined", "corrupt_gzip")]
+    assert deployment.query("select count(*) from raw.web_events") == [(0,)]
