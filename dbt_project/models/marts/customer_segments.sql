@@ -164,9 +164,10 @@ final as (
         end as {{ dbt.type_string() }}) as rfm_score,
         coalesce(rfm_mapped.rfm_segment, 'no_purchase') as rfm_segment,
         lifecycle.lifecycle_stage,
-        cast(round(lifecycle.engagement_decayed, 4) as double precision) as engagement_decayed,
+        -- round via decimal: Postgres has no round(double precision, int)
+        cast(round(cast(lifecycle.engagement_decayed as decimal(18, 6)), 4) as double precision) as engagement_decayed,
         lifecycle.days_since_last_activity,
-        cast(round(lifecycle.churn_probability, 4) as double precision) as churn_risk,
+        cast(round(cast(lifecycle.churn_probability as decimal(18, 6)), 4) as double precision) as churn_risk,
         profiles.as_of_date
     from assigned
     inner join profiles
