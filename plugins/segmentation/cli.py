@@ -65,13 +65,17 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules_check(args: argparse.Namespace) -> int:
-    from segmentation.rules import check_rules
+    from segmentation.rules import check_rules, check_tags
 
     project = Path(args.project_dir) if args.project_dir else Settings.from_env().dbt_project
     rules = check_rules(project)
     print(f"OK: {len(rules)} segment rules in {project / 'dbt_project.yml'} are valid (first match wins):")
     for rule in rules:
         print(f"  {rule.priority:>3}  {rule.name:<16} {rule.when}")
+    tags = check_tags(project)
+    print(f"OK: {len(tags)} tags are valid (every tag that holds applies):")
+    for tag in tags:
+        print(f"  {tag.priority:>3}  {tag.name:<16} {tag.when}")
     return 0
 
 

@@ -36,6 +36,11 @@ PUBLISHED_TABLES: dict[str, str] = {
 # Published when present: history the report and BI charts read.
 OPTIONAL_TABLES: dict[str, str] = {
     "meta.quality_results": "quality_results",
+    "marts.customer_tags": "customer_tags",
+    "marts.segment_history": "segment_history",
+    "marts.segment_size_history": "segment_size_history",
+    "marts.segment_transitions": "segment_transitions",
+    "marts.segment_membership_events": "segment_membership_events",
 }
 
 

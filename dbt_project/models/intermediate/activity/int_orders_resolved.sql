@@ -25,7 +25,8 @@ orders as (
         count(distinct status) as status_count,
         max(status) as any_status,
         sum(case when status = 'completed' then 1 else 0 end) as completed_lines,
-        sum(case when status = 'completed' then net_amount_eur else 0 end) as completed_revenue_eur
+        sum(case when status = 'completed' then net_amount_eur else 0 end) as completed_revenue_eur,
+        sum(case when status = 'completed' and discount_amount > 0 then 1 else 0 end) as discounted_lines
     from order_lines
     group by order_id
 ),
@@ -42,6 +43,7 @@ final as (
             else orders.any_status
         end as status,
         orders.completed_lines > 0 as is_completed,
+        orders.discounted_lines > 0 as is_discounted,
         orders.channel,
         orders.currency,
         orders.line_count,
