@@ -349,8 +349,7 @@ def main() -> None:
     stages.append(full)
     tasks = {"dag_full": task_durations(home / "airflow", "customer_segments", full)}
     warehouse = home / "warehouse" / "warehouse.duckdb"
-    command = f"make bench-{args.size}" if not args.landing else \
-        f".venv/bin/python bench/run.py --size {args.size} --landing {args.landing}"
+    command = f".venv/bin/python bench/run.py --size {args.size}" + (f" --landing {args.landing}" if args.landing else "")
     result: dict = {"size": args.size, "seed": args.seed, "as_of": args.as_of, "command": command,
                     "measured_separately": separately, "tasks": tasks}
 
