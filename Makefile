@@ -24,7 +24,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large chromium
+.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large chromium full-refresh
 
 help:
 	@echo "make run     install, generate SIZE=$(SIZE) sample data, run the customer_segments DAG once"
@@ -32,6 +32,7 @@ help:
 	@echo "make data    generate sample extracts (SIZE=tiny|small|large SEED=$(SEED) AS_OF=$(AS_OF))"
 	@echo "make ui      the Airflow UI (airflow standalone) on http://localhost:8080"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make full-refresh  rebuild every dbt model (incremental ones too) from all raw data, AS_OF=$(AS_OF)"
 	@echo "make clean   remove generated data, Airflow home and dbt target"
 
 # --- install -----------------------------------------------------------------
@@ -67,6 +68,11 @@ run: install
 	$(BIN)/segments run-dag --logical-date $(AS_OF)
 	$(BIN)/segments summary
 
+# Incremental models (staging of events and order lines, session / order / email
+# aggregates) normally process only rows loaded since their last build.
+full-refresh: install
+	cd dbt_project && ../$(BIN)/dbt build --full-refresh --vars '{as_of_date: "$(AS_OF)"}'
+
 ui: airflow-init dbt-parse
 	@echo "Airflow UI on http://localhost:8080 (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	$(BIN)/airflow standalone
@@ -86,8 +92,9 @@ test-fast: install
 bench-small: install
 	$(BIN)/python bench/run.py --size small
 
+# LANDING=/path/to/landing reuses generated extracts (e.g. /work/large/landing) instead of generating
 bench-large: install
-	$(BIN)/python bench/run.py --size large
+	$(BIN)/python bench/run.py --size large $(if $(LANDING),--landing $(LANDING))
 
 clean:
 	rm -rf data .airflow dbt_project/target dbt_project/logs logs

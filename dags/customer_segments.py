@@ -12,7 +12,9 @@ database stays as it was. Every task that writes the DuckDB warehouse runs in
 the `duckdb_writer` pool (one slot): DuckDB allows a single writer.
 
 Trigger on demand with a config to override the as-of date:
-`{"as_of_date": "2026-11-25"}` (default: the run's logical date).
+`{"as_of_date": "2026-11-25"}` (default: the run's logical date), and
+`{"full_refresh": true}` to rebuild the incremental dbt models from all raw
+data (as `make full-refresh` does outside Airflow).
 """
 
 from __future__ import annotations
@@ -72,7 +74,9 @@ def _run_id() -> str:
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={"as_of_date": Param(None, type=["null", "string"], format="date",
-                                description="Compute features as of this date (default: the logical date)")},
+                                description="Compute features as of this date (default: the logical date)"),
+            "full_refresh": Param(False, type="boolean",
+                                  description="Rebuild the incremental dbt models from all raw data")},
     tags=["segments", "dbt", "duckdb"],
     doc_md=__doc__,
 )
@@ -116,6 +120,9 @@ def customer_segments():
         operator_args={
             "pool": WRITER_POOL,
             "vars": {"as_of_date": AS_OF},
+            # incremental models process only rows loaded since their last build, unless
+            # the run is triggered with {"full_refresh": true} (same as `make full-refresh`)
+            "full_refresh": "{{ params.full_refresh }}",
             "env": {"SEGMENTS_WAREHOUSE": WAREHOUSE},
             "append_env": True,
             "install_deps": False,

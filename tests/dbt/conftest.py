@@ -57,7 +57,9 @@ def run_dbt(command: str, warehouse: Path, work_dir: Path, as_of: str = AS_OF,
         *(extra or []),
     ]
     env = {**os.environ, "SEGMENTS_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    # generous: a tiny build takes ~1 min alone, but several times that on a busy shared machine
+    timeout = float(os.environ.get("SEGMENTS_TEST_DBT_TIMEOUT", "1200"))
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return DbtRun(proc.returncode, proc.stdout + proc.stderr, warehouse)
 
 

@@ -2,6 +2,9 @@
 -- id) when logged in, else its anonymous_id (linked by an earlier or later
 -- login), else its email (email service events). customer_key is null for
 -- anonymous visitors who never became customers.
+-- A view: 45M rows at the large tier, so it is no longer rebuilt each run;
+-- the features read the incremental per-session and per-day models instead.
+{{ config(materialized='view') }}
 
 with
 

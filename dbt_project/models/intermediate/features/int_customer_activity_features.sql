@@ -11,11 +11,30 @@ sessions as (
       and {{ up_to_as_of('session_date') }}
 ),
 
-email_events as (
-    select * from {{ ref('int_events_resolved') }}
+nodes as (
+    select * from {{ ref('int_identity_nodes_resolved') }}
     where customer_key is not null
-      and event_type in ('email_open', 'email_click')
-      and {{ in_window('event_date', 90) }}
+),
+
+-- email opens/clicks per identifier and day, resolved like an event: through
+-- its user_id, else its anonymous_id, else its email
+email_days as (
+    select * from {{ ref('int_email_engagement_daily') }}
+    where {{ in_window('event_date', 90) }}
+),
+
+email_events as (
+    select
+        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        email_days.email_opens,
+        email_days.email_clicks
+    from email_days
+    left join nodes as by_user
+        on by_user.node_id = 'crm:' || email_days.user_id
+    left join nodes as by_anonymous
+        on by_anonymous.node_id = 'anon:' || email_days.anonymous_id
+    left join nodes as by_email
+        on by_email.node_id = 'email:' || email_days.email
 ),
 
 session_features as (
@@ -50,9 +69,10 @@ preferred_device as (
 email_features as (
     select
         customer_key,
-        sum(case when event_type = 'email_open' then 1 else 0 end) as email_opens_90d,
-        sum(case when event_type = 'email_click' then 1 else 0 end) as email_clicks_90d
+        sum(email_opens) as email_opens_90d,
+        sum(email_clicks) as email_clicks_90d
     from email_events
+    where customer_key is not null
     group by customer_key
 ),
 
