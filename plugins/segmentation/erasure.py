@@ -103,7 +103,8 @@ def parse_requests(items: list, source: str = "requests") -> list[ErasureRequest
         if len(kinds) != 1:
             raise ConfigError(f"{where}: give exactly one of {', '.join(REQUEST_KINDS)} (got {sorted(item)})")
         req = ErasureRequest(kinds[0], str(item[kinds[0]]).strip(), request_id)
-        if req.normalized() is None:
+        if req.normalized() is None or (req.kind == "email"
+                                        and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", req.normalized())):
             raise ConfigError(f"{where}: {req.kind} {req.value!r} is not a valid {req.kind}")
         out.append(req)
     return out
@@ -541,6 +542,10 @@ def erase(settings: Settings, requests: list[ErasureRequest], *, compact: bool =
     for root in dict.fromkeys(roots):
         result.files_rewritten.update(_scrub_tree(root, settings.home, ident, salt, skip))
     _refresh_export_manifests(settings.audience_dir)
+    removals = _write_removals(settings.audience_dir, result.request_ids, ident.hashes(salt), processed_at)
+    if removals:
+        result.files_rewritten[str(removals.relative_to(settings.home)) if settings.home in removals.parents
+                               else str(removals)] = 0
 
     con = connect(settings)
     try:
@@ -554,6 +559,29 @@ def erase(settings: Settings, requests: list[ErasureRequest], *, compact: bool =
         con.close()
     log.info(result.summary())
     return result
+
+
+def _write_removals(exports: Path, request_ids: list[str], hashes: dict[str, set[str]],
+                    processed_at: datetime) -> Path | None:
+    """Tell the marketing tool whom to delete: the erased people's match hashes (no plain identifier).
+
+    Past exports no longer contain them, so no later delta can list them as removed;
+    ``<exports>/erasures/<time>.csv`` (``match_column, match_value``) does. Delete it
+    once the tool has synced it.
+    """
+    rows = [(col, v) for col in sorted(hashes) for v in sorted(hashes[col])]
+    if not rows or not exports.exists():
+        return None
+    folder = exports / "erasures"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{processed_at:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}.csv"
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["match_column", "match_value", "requests"])
+        w.writerows([(col, v, ";".join(request_ids)) for col, v in rows])
+    os.replace(tmp, path)
+    return path
 
 
 def _ensure_audit_tables(con) -> None:

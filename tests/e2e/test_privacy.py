@@ -289,6 +289,12 @@ def test_erasure_removes_the_person_everywhere_and_a_later_extract_does_not_brin
     assert counts["marts.customer_segments"] == 1 and counts["serving:main.customer_segments"] == 1
     assert {k for k, _ in suppressed} == {"email", "phone", "crm", "anon", "order"}
     assert customers > 300, "only the person was erased"
+    # the marketing tool is told whom to delete, by match hash only
+    from segmentation.privacy import require_salt, salted_hash
+
+    removals = list((built.audience_dir / "erasures").glob("*.csv"))
+    assert len(removals) == 1
+    assert salted_hash(require_salt("test"), person["email"].lower()) in removals[0].read_text()
 
     # a later CRM extract and event stream still contain the person (and one new customer)
     crm_ids = [v for t, v in person["ids"] if t == "crm"]

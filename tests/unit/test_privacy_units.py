@@ -68,3 +68,11 @@ def test_holdout_is_deterministic_and_close_to_the_configured_share():
     # independent per segment: a customer is not held out of every segment at once
     other = [holdout_bucket(k, "active", salt) < 0.1 for k in keys]
     assert abs(sum(a and b for a, b in zip(first, other)) / len(keys) - 0.01) < 0.005
+
+
+def test_cli_erase_names_a_bad_request_in_one_line_and_exits_2(capsys):
+    from segmentation.cli import main
+
+    assert main(["erase", "--email", "anna.example.com"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: command line, request 1: email 'anna.example.com' is not a valid email"
