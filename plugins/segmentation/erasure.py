@@ -358,7 +358,7 @@ def _scrub_serving(serving: Path, ident: Identity, salt: str) -> tuple[dict[str,
 
 # --------------------------------------------------------------------------- scrub files
 
-def _cell_matches(value, ident: Identity, hashes: set[str]) -> bool:
+def _cell_matches(value, ident: Identity, hashes: set[str], emails_in_text: tuple[str, ...] = ()) -> bool:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return False
     text = str(value).strip()
@@ -371,7 +371,7 @@ def _cell_matches(value, ident: Identity, hashes: set[str]) -> bool:
         return True
     if text in ident.values["crm"] or text in ident.values["anon"] or text in ident.values["order"]:
         return True
-    return any(n in low for n in ident.needles() if "@" in n)  # an address inside a longer text
+    return any(n in low for n in emails_in_text)  # an address inside a longer text
 
 
 def _open_text(path: Path, encoding: str):
@@ -396,13 +396,38 @@ def _read_text(path: Path) -> tuple[str, str]:
     raise ConfigError(f"{path}: cannot be read as UTF-8 or Latin-1")
 
 
+class _Prefilter:
+    """Cheap test that a record cannot belong to the person (no false negatives), so the
+    per-cell normalisation runs only on the few records that might."""
+
+    def __init__(self, ident: Identity, hashes: set[str]):
+        self.text = tuple(sorted(ident.needles() | hashes
+                                 | {v.lower() for k in ("customer_key", "email", "crm", "anon", "order")
+                                    for v in ident.values[k]}))
+        # any spelling of a phone keeps its last 7 digits in order once non-digits are removed
+        self.digits = tuple(sorted({p[-7:] for p in ident.values["phone"]}))
+
+    def may_match(self, cells) -> bool:
+        joined = "\x1f".join("" if c is None else str(c) for c in cells)
+        low = joined.lower()
+        if any(n in low for n in self.text):
+            return True
+        if self.digits:
+            only_digits = re.sub(r"[^0-9]", "", joined)
+            return any(d in only_digits for d in self.digits)
+        return False
+
+
 def scrub_file(path: Path, ident: Identity, salt: str) -> int:
     """Remove the person's rows from one CSV / JSON-lines / Parquet file (gzip too); rows removed."""
     hashes = set().union(*ident.hashes(salt).values())
+    emails = tuple(n for n in ident.needles() if "@" in n)
+    pre = _Prefilter(ident, hashes)
     name = path.name.lower().removesuffix(".gz")
     if name.endswith(".parquet"):
         df = pd.read_parquet(path)
-        keep = ~df.apply(lambda row: any(_cell_matches(v, ident, hashes) for v in row), axis=1) if len(df) else []
+        keep = ~df.apply(lambda row: pre.may_match(row) and any(_cell_matches(v, ident, hashes, emails) for v in row),
+                         axis=1) if len(df) else []
         removed = int(len(df) - (keep.sum() if len(df) else 0))
         if removed:
             tmp = path.with_name(f".{path.name}.erasure.tmp")
@@ -417,7 +442,8 @@ def scrub_file(path: Path, ident: Identity, salt: str) -> int:
         first = text.split("\n", 1)[0]
         delimiter = max([",", ";", "\t", "|"], key=first.count)
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-        kept = [r for i, r in enumerate(rows) if i == 0 or not any(_cell_matches(v, ident, hashes) for v in r)]
+        kept = [r for i, r in enumerate(rows)
+                if i == 0 or not (pre.may_match(r) and any(_cell_matches(v, ident, hashes, emails) for v in r))]
         removed = len(rows) - len(kept)
         if removed:
             out = io.StringIO()
@@ -433,7 +459,7 @@ def scrub_file(path: Path, ident: Identity, salt: str) -> int:
                 values = obj.values() if isinstance(obj, dict) else [line]
             except json.JSONDecodeError:
                 values = [line]
-            if not any(_cell_matches(v, ident, hashes) for v in values):
+            if not (pre.may_match(values) and any(_cell_matches(v, ident, hashes, emails) for v in values)):
                 kept.append(line)
         removed = len(lines) - len(kept)
         if removed:
