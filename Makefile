@@ -16,6 +16,9 @@ PYTEST_ARGS ?=
 export SEGMENTS_HOME ?= $(CURDIR)/data
 export SEGMENTS_WAREHOUSE ?= $(SEGMENTS_HOME)/warehouse/warehouse.duckdb
 export AIRFLOW_HOME  ?= $(CURDIR)/.airflow
+# PII salt for local runs: a random file outside git, created by `segments init-salt`
+# (production: SEGMENTS_PII_SALT or the Airflow Variable segments_pii_salt; docs/privacy.md)
+export SEGMENTS_PII_SALT_FILE ?= $(SEGMENTS_HOME)/secrets/pii_salt
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -64,6 +67,7 @@ dbt-parse: install
 run: install
 	$(BIN)/segments generate --size $(SIZE) --seed $(SEED) --as-of $(AS_OF) --out $(SEGMENTS_HOME) --if-missing
 	$(BIN)/segments airflow-init
+	$(BIN)/segments init-salt
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 	$(BIN)/segments run-dag --logical-date $(AS_OF)
 	$(BIN)/segments summary
@@ -74,6 +78,7 @@ full-refresh: install
 	cd dbt_project && ../$(BIN)/dbt build --full-refresh --vars '{as_of_date: "$(AS_OF)"}'
 
 ui: airflow-init dbt-parse
+	$(BIN)/segments init-salt
 	@echo "Airflow UI on http://localhost:8080 (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	$(BIN)/airflow standalone
 

@@ -195,6 +195,26 @@ def customer_segments():
         path = build_report(Settings.from_env(), run_id=_run_id())
         print(f"Segment report: {path}")
         return str(path)
+    @task(pool=WRITER_POOL)
+    def export_audiences(publication: dict) -> dict:
+        """Consent-aware audiences per segment and channel (CSV + Parquet, manifest, delta, holdout)."""
+        from segmentation.audiences import export_audiences as export
+        from segmentation.config import Settings
+
+        result = export(Settings.from_env(), run_id=_run_id())
+        print(result.summary())
+        return {"folder": str(result.folder), "rule_version": result.manifest["rule_version"]}
+
+    @task(pool=WRITER_POOL)
+    def enforce_raw_retention() -> dict:
+        """Delete raw rows and landed files older than SEGMENTS_RAW_RETENTION_DAYS (ledger kept)."""
+        from segmentation.config import Settings
+        from segmentation.privacy import enforce_retention
+
+        # the run's logical date, not the wall clock: a re-run deletes the same
+        report = enforce_retention(Settings.from_env(), now=get_current_context().get("logical_date"))
+        print(report.summary())
+        return {"rows_deleted": report.rows_deleted, "files_deleted": len(report.files_deleted)}
 
     loaded = load_raw_extracts()
     raw_ok = quality_gate_raw(loaded)
@@ -203,6 +223,8 @@ def customer_segments():
     chain([raw_ok, validate_segment_rules()], dbt_build, marts_ok, published)
     summary(published)
     segment_report(check_segment_alerts(validate_segments(published)))
+    # privacy (docs/privacy.md): audiences after a good publication; retention after the export
+    export_audiences(published) >> enforce_raw_retention()
 
 
 customer_segments()

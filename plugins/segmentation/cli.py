@@ -126,6 +126,52 @@ def _cmd_run_dag(args: argparse.Namespace) -> int:
     return run_dag(args.dag_id, logical_date=args.logical_date)
 
 
+def _cmd_export_audiences(args: argparse.Namespace) -> int:
+    from segmentation.audiences import export_audiences
+
+    export = export_audiences(Settings.from_env(), run_id=args.run_id,
+                              share=args.holdout_share)
+    print(export.summary())
+    return 0
+
+
+def _cmd_erase(args: argparse.Namespace) -> int:
+    from segmentation.erasure import erase, parse_requests, read_requests_file
+
+    requests = parse_requests([{"email": v} for v in args.email] + [{"phone": v} for v in args.phone]
+                              + [{"customer_key": v} for v in args.customer_key], "command line")
+    if args.file:
+        requests += read_requests_file(Path(args.file))
+    if args.request_id:
+        from dataclasses import replace
+
+        requests = [replace(r, request_id=args.request_id) for r in requests]
+    result = erase(Settings.from_env(), requests, compact=not args.no_compact)
+    print(result.summary())
+    return 0
+
+
+def _cmd_retention(args: argparse.Namespace) -> int:
+    from segmentation.privacy import enforce_retention
+
+    print(enforce_retention(Settings.from_env(), days=args.days).summary())
+    return 0
+
+
+def _cmd_init_salt(args: argparse.Namespace) -> int:
+    import os
+
+    from segmentation.privacy import SALT_ENV, SALT_FILE_ENV, get_salt, write_salt_file
+
+    if get_salt() and not args.file:
+        print("a PII salt is already configured")
+        return 0
+    target = Path(args.file or os.environ.get(SALT_FILE_ENV) or Settings.from_env().home / "secrets" / "pii_salt")
+    created = write_salt_file(target)
+    print(f"{'created' if created else 'kept'} {target}; point {SALT_FILE_ENV} at it (or set {SALT_ENV})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="segments", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -186,6 +232,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     ai = sub.add_parser("airflow-init", help="create the Airflow metadata DB and the duckdb_writer pool")
     ai.set_defaults(func=_cmd_airflow_init)
+
+    ea = sub.add_parser("export-audiences", help="write consent-aware audiences per segment and channel, with deltas")
+    ea.add_argument("--run-id", default="manual")
+    ea.add_argument("--holdout-share", type=float, default=None, help="default: $SEGMENTS_HOLDOUT_SHARE or 0.1")
+    ea.set_defaults(func=_cmd_export_audiences)
+
+    er = sub.add_parser("erase", help="GDPR erasure: remove people from every layer and suppress them (docs/privacy.md)")
+    er.add_argument("--email", action="append", default=[])
+    er.add_argument("--phone", action="append", default=[])
+    er.add_argument("--customer-key", action="append", default=[])
+    er.add_argument("--file", default=None, help="JSON list or CSV (kind,value[,request_id]) of requests")
+    er.add_argument("--request-id", default=None, help="request id for the audit (default: generated)")
+    er.add_argument("--no-compact", action="store_true", help="skip rewriting the warehouse file (faster)")
+    er.set_defaults(func=_cmd_erase)
+
+    rt = sub.add_parser("enforce-retention", help="delete raw rows and landed files older than the retention period")
+    rt.add_argument("--days", type=int, default=None, help="default: $SEGMENTS_RAW_RETENTION_DAYS or 1095")
+    rt.set_defaults(func=_cmd_retention)
+
+    sl = sub.add_parser("init-salt", help="create a random PII salt file for local runs (never commit it)")
+    sl.add_argument("--file", default=None, help="default: $SEGMENTS_PII_SALT_FILE or $SEGMENTS_HOME/secrets/pii_salt")
+    sl.set_defaults(func=_cmd_init_salt)
 
     rd = sub.add_parser("run-dag", help="run a DAG once, in process (airflow dags test)")
     rd.add_argument("--dag-id", default="customer_segments")

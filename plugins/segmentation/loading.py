@@ -85,6 +85,7 @@ class FileOutcome:
 class LoadReport:
     batch_id: str
     files: list[FileOutcome] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)  # rows of erased people removed (privacy)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -255,6 +256,11 @@ def load_new_files(settings: Settings, batch_id: str | None = None, now: datetim
         for c in ready:
             outcome = _process(con, settings, c, batch_id, now_utc)
             report.files.append(outcome)
+        # Privacy (docs/privacy.md): rows of people erased before are deleted right after
+        # the load, so a later extract that still contains them does not bring them back.
+        from segmentation.privacy import apply_suppression
+
+        report.suppressed = apply_suppression(con)
     finally:
         con.close()
     for f in report.files:

@@ -17,7 +17,12 @@ nodes as (
     where customer_key is not null
 ),
 
-final as (
+tracking_consent as (
+    select * from {{ ref('int_consent_current') }}
+    where channel = 'tracking'
+),
+
+resolved as (
     select
         web_events.event_id,
         coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
@@ -37,6 +42,20 @@ final as (
         on by_anonymous.node_id = 'anon:' || web_events.anonymous_id
     left join nodes as by_email
         on by_email.node_id = 'email:' || web_events.email
+),
+
+-- Privacy (issue 6, docs/privacy.md): a web/app event feeds a profile only
+-- with tracking consent, both the event's own flag and the customer's
+-- current tracking consent (a withdrawal drops their earlier tracking too,
+-- from the next run on). Email events have no session and are kept: they
+-- fall under the email channel's consent.
+final as (
+    select resolved.*
+    from resolved
+    left join tracking_consent
+        on resolved.customer_key = tracking_consent.customer_key
+    where resolved.session_id is null
+        or (coalesce(resolved.tracking_consent, false) and coalesce(tracking_consent.granted, true))
 )
 
 select * from final

@@ -20,6 +20,11 @@ nodes as (
     where customer_key is not null
 ),
 
+tracking_consent as (
+    select * from {{ ref('int_consent_current') }}
+    where channel = 'tracking'
+),
+
 session_customers as (
     select
         identifiers.session_id,
@@ -48,6 +53,11 @@ final as (
     from sessions
     left join session_customers
         on sessions.session_id = session_customers.session_id
+    -- Privacy (issue 6, docs/privacy.md): a customer whose current tracking
+    -- consent is withdrawn loses their earlier sessions from the next run on.
+    left join tracking_consent
+        on session_customers.customer_key = tracking_consent.customer_key
+    where tracking_consent.granted is distinct from false
 )
 
 select * from final

@@ -2,6 +2,9 @@
 -- page views and whether a cart was abandoned (add_to_cart and no purchase in
 -- the same session). No customer here, so new identity links never
 -- invalidate it; int_sessions_resolved adds the customer.
+-- Privacy (issue 6, docs/privacy.md): only events that carry tracking
+-- consent count; a customer's later withdrawal is applied in
+-- int_sessions_resolved.
 -- Incremental: the sessions touched by events loaded since the last build
 -- (late events included) are recomputed from all their staged events.
 {{ config(
@@ -16,6 +19,7 @@ with
 web_events as (
     select * from {{ ref('stg_events__web_events') }}
     where session_id is not null
+      and coalesce(tracking_consent, false)
     {%- if is_incremental() %}
       and session_id in ({{ touched_session_ids(loaded_watermark('_max_loaded_at')) }})
     {%- endif %}

@@ -24,11 +24,38 @@ sessions as (
       and {{ in_window('session_date', lookback | int) }}
 ),
 
-email_events as (
-    select * from {{ ref('int_events_resolved') }}
+nodes as (
+    select * from {{ ref('int_identity_nodes_resolved') }}
     where customer_key is not null
-      and event_type in ('email_open', 'email_click')
-      and {{ in_window('event_date', lookback | int) }}
+),
+
+-- Email opens and clicks per identifier and day (incremental, identity-free),
+-- resolved like int_customer_activity_features: user_id, else anonymous_id,
+-- else email.
+email_days as (
+    select
+        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        email_days.event_date,
+        email_days.email_opens,
+        email_days.email_clicks
+    from {{ ref('int_email_engagement_daily') }} as email_days
+    left join nodes as by_user
+        on by_user.node_id = 'crm:' || email_days.user_id
+    left join nodes as by_anonymous
+        on by_anonymous.node_id = 'anon:' || email_days.anonymous_id
+    left join nodes as by_email
+        on by_email.node_id = 'email:' || email_days.email
+    where {{ in_window('email_days.event_date', lookback | int) }}
+),
+
+email_events as (
+    select customer_key, event_date, 'email_open' as event_type, email_opens as events
+    from email_days
+    where customer_key is not null and email_opens > 0
+    union all
+    select customer_key, event_date, 'email_click' as event_type, email_clicks as events
+    from email_days
+    where customer_key is not null and email_clicks > 0
 ),
 
 engagements as (
@@ -42,7 +69,7 @@ engagements as (
     select
         customer_key,
         event_date as engaged_on,
-        case when event_type = 'email_click' then 2.0 else 0.5 end as weight,
+        events * case when event_type = 'email_click' then 2.0 else 0.5 end as weight,
         event_type = 'email_click' as is_self_initiated
     from email_events
 ),
@@ -59,7 +86,9 @@ decayed as (
 final as (
     select
         customer_key,
-        cast(sum(decayed_weight) as double precision) as engagement_decayed,
+        -- rounded: a float sum depends on the order rows arrive in, and an
+        -- incremental build must equal a full refresh (tests/dbt/test_incremental.py)
+        cast(round(sum(decayed_weight), 6) as double precision) as engagement_decayed,
         max(case when is_self_initiated then engaged_on end) as last_engaged_on
     from decayed
     group by customer_key
