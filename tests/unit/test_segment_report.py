@@ -128,16 +128,16 @@ def test_cli_validates_checks_alerts_and_writes_the_report(tmp_path, monkeypatch
     monkeypatch.setenv("SEGMENTS_HOME", str(tmp_path))
     monkeypatch.setenv("SEGMENTS_WAREHOUSE", str(path))
     monkeypatch.setenv("SEGMENTS_MIN_SEGMENT_CUSTOMERS", "10")
-    assert main(["segments", "validate", "--run-id", "cli-1", "--dry-run"]) == 0
+    assert main(["validate", "--run-id", "cli-1", "--dry-run"]) == 0
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select count(*) from information_schema.tables where table_schema = 'meta'") \
             .fetchone()[0] == 0  # --dry-run wrote nothing
-    assert main(["segments", "validate", "--run-id", "cli-1", "--strict"]) == 1  # email_engaged_90d does not separate
-    assert main(["segments", "alerts", "--run-id", "cli-1"]) == 0
-    assert main(["segments", "report"]) == 0
+    assert main(["validate", "--run-id", "cli-1", "--strict"]) == 1  # email_engaged_90d does not separate
+    assert main(["alerts", "--run-id", "cli-1"]) == 0
+    assert main(["report"]) == 0
     out = capsys.readouterr().out
     assert "does NOT separate" in out and "segment report:" in out
     assert (tmp_path / "reports" / "latest.html").exists()
     monkeypatch.setenv("SEGMENTS_WAREHOUSE", str(tmp_path / "missing.duckdb"))
-    assert main(["segments", "report"]) == 2
+    assert main(["report"]) == 2
     assert "warehouse file does not exist" in capsys.readouterr().err
