@@ -1,7 +1,8 @@
 -- Every observation that two identifiers belong to the same person, one row
 -- per (identifier, identifier, link source). Identifiers are typed node
 -- ids: crm:<crm_id>, email:<normalized email>, phone:<E.164>,
--- anon:<anonymous_id>, order:<order_id>. A login's user_id is a CRM id.
+-- anon:<anonymous_id>, order:<order_id>. A login's user_id is a CRM id; a
+-- purchase event carries its order_id.
 -- crm_id is the CRM id the link implies (null for order-email and fuzzy
 -- links): an identifier tied to too many CRM ids is a super-node
 -- (int_identity_nodes). Each staging model is read once.
@@ -13,18 +14,30 @@ crm_customers as (
     from {{ ref('stg_crm__customers') }}
 ),
 
-logins as (
-    select distinct user_id, anonymous_id
+-- logins tie a cookie to a CRM id; a purchase event ties the cookie to its
+-- order (a guest's browsing to the guest checkout)
+event_links as (
+    select distinct
+        event_type = 'login' as is_login,
+        user_id,
+        anonymous_id,
+        order_id
     from {{ ref('stg_events__web_events') }}
-    where event_type = 'login'
-      and user_id is not null
-      and anonymous_id is not null
+    where anonymous_id is not null
+      and ((event_type = 'login' and user_id is not null)
+           or (event_type = 'purchase' and order_id is not null))
 ),
 
 orders as (
     select distinct order_id, crm_id, email
     from {{ ref('stg_orders__order_lines') }}
     where crm_id is not null or email is not null
+),
+
+fuzzy as (
+    select crm_id_a, crm_id_b
+    from {{ ref('int_identity_fuzzy_matches') }}
+    where is_match and {{ 'true' if var('identity_fuzzy_enabled', true) else 'false' }}
 ),
 
 final as (
@@ -36,8 +49,13 @@ final as (
     from crm_customers
     where phone_e164 is not null
     union all
-    select 'crm:' || user_id, 'anon:' || anonymous_id, 'login', user_id
-    from logins
+    select distinct 'crm:' || user_id, 'anon:' || anonymous_id, 'login', user_id
+    from event_links
+    where is_login
+    union all
+    select distinct 'order:' || order_id, 'anon:' || anonymous_id, 'purchase_event', user_id
+    from event_links
+    where not is_login
     union all
     select distinct 'order:' || order_id, 'crm:' || crm_id, 'order_crm', crm_id
     from orders
@@ -52,6 +70,9 @@ final as (
     select distinct 'crm:' || crm_id, 'email:' || email, 'order_email_crm', crm_id
     from orders
     where email is not null and crm_id is not null
+    union all
+    select 'crm:' || crm_id_a, 'crm:' || crm_id_b, 'fuzzy_match', cast(null as {{ dbt.type_string() }})
+    from fuzzy
 )
 
 select * from final
