@@ -108,7 +108,7 @@ def fuzzy_stats(con: duckdb.DuckDBPyConnection) -> dict:
     return {"fuzzy_pairs_compared": int(row[0]), "fuzzy_matches": int(row[1]), "supernodes": int(supernodes)}
 
 
-def build_identity(warehouse: Path, as_of: str, threads: int | None) -> dict:
+def build_identity(warehouse: Path, as_of: str, threads: int | None, skip_tests: bool = False) -> dict:
     """dbt build the identity models and their parents; wall time, peak RSS, per-model times."""
     work = Path(tempfile.mkdtemp(prefix="bench_identity_"))
     select = " ".join(f"+{m}" for m in IDENTITY_MODELS)
@@ -118,6 +118,8 @@ def build_identity(warehouse: Path, as_of: str, threads: int | None) -> dict:
             "--vars", f'{{as_of_date: "{as_of}"}}']
     if threads:
         args += ["--threads", str(threads)]
+    if skip_tests:
+        args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
     env = {**os.environ, "SEGMENTS_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     timed = ["/usr/bin/time", "-v", *args] if Path("/usr/bin/time").exists() else args
     start = time.monotonic()
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", action="store_true", help="dbt build the identity models first (timed)")
     parser.add_argument("--as-of", default="2026-11-25")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--skip-tests", action="store_true", help="build models and seeds only (no data/unit tests)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
 
@@ -159,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         m = json.loads(manifest.read_text())
         out["sample"] = {k: m.get(k) for k in ("size", "seed", "as_of", "persons")}
     if args.build:
-        out["build"] = build_identity(args.warehouse, args.as_of, args.threads)
+        out["build"] = build_identity(args.warehouse, args.as_of, args.threads, args.skip_tests)
+        out["build"]["tests_run"] = not args.skip_tests
     con = duckdb.connect(str(args.warehouse), read_only=True)
     try:
         start = time.monotonic()
