@@ -42,7 +42,7 @@ DBT_PROJECT = REPO_ROOT / "dbt_project"
 IDENTITY_MODELS = [
     "int_identity_fuzzy_matches", "int_identity_links", "int_identity_nodes", "int_identity_edges",
     "int_identity_components", "int_customers_resolved", "int_identity_nodes_resolved",
-    "int_identity_supernodes",
+    "int_identity_supernodes", "int_customer_keys", "int_customer_key_changes",
 ]
 SOURCE_PREFIX = {"crm": "crm:", "orders": "order:", "events": "anon:"}
 
