@@ -57,7 +57,7 @@ def run_dbt(command: str, warehouse: Path, work_dir: Path, as_of: str = AS_OF,
         *(extra or []),
     ]
     env = {**os.environ, "SEGMENTS_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)  # generous: shared CI machines
     return DbtRun(proc.returncode, proc.stdout + proc.stderr, warehouse)
 
 
