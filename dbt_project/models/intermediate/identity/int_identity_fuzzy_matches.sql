@@ -40,7 +40,7 @@
 
 with
 
-records as (
+records as {{ segments.materialized_cte() }} (
     select
         crm_id,
         first_name_key,
@@ -63,14 +63,14 @@ block_keys as (
     {%- endfor %}
 ),
 
-sized as (
+sized as {{ segments.materialized_cte() }} (
     select
         block_keys.*,
         count(*) over (partition by block_rule, block_key) as block_size
     from block_keys
 ),
 
-candidate_pairs as (
+candidate_pairs as {{ segments.materialized_cte() }} (
     select distinct
         a.crm_id as crm_id_a,
         b.crm_id as crm_id_b
