@@ -52,6 +52,9 @@ records as {{ segments.materialized_cte() }} (
         phone_e164
     from {{ ref('stg_crm__customers') }}
     where last_name_key is not null
+    {%- if not var('identity_fuzzy_enabled', true) %}
+      and 1 = 0  -- var identity_fuzzy_enabled is false: compare nothing
+    {%- endif %}
 ),
 
 block_keys as (
