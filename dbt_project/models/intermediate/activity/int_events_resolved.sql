@@ -25,7 +25,7 @@ tracking_consent as (
 resolved as (
     select
         web_events.event_id,
-        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        {{ resolved_customer_key() }} as customer_key,
         web_events.event_ts,
         web_events.event_date,
         web_events.event_type,
@@ -36,12 +36,7 @@ resolved as (
         web_events.device_type,
         web_events.tracking_consent
     from web_events
-    left join nodes as by_user
-        on by_user.node_id = 'crm:' || web_events.user_id
-    left join nodes as by_anonymous
-        on by_anonymous.node_id = 'anon:' || web_events.anonymous_id
-    left join nodes as by_email
-        on by_email.node_id = 'email:' || web_events.email
+    {{ join_identity_nodes('web_events') }}
 ),
 
 -- Privacy (issue 6, docs/privacy.md): a web/app event feeds a profile only

@@ -28,14 +28,9 @@ tracking_consent as (
 session_customers as (
     select
         identifiers.session_id,
-        max(coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key)) as customer_key
+        max({{ resolved_customer_key() }}) as customer_key
     from identifiers
-    left join nodes as by_user
-        on by_user.node_id = 'crm:' || identifiers.user_id
-    left join nodes as by_anonymous
-        on by_anonymous.node_id = 'anon:' || identifiers.anonymous_id
-    left join nodes as by_email
-        on by_email.node_id = 'email:' || identifiers.email
+    {{ join_identity_nodes('identifiers') }}
     group by identifiers.session_id
 ),
 

@@ -43,7 +43,7 @@ crm_observations as (
 -- same resolution order as int_events_resolved: user_id, anonymous_id, email
 event_observations as (
     select
-        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        {{ resolved_customer_key() }} as customer_key,
         'tracking' as channel,
         coalesce(web_events.tracking_consent, false) as granted,
         web_events.event_ts as observed_at,
@@ -51,12 +51,7 @@ event_observations as (
         web_events.event_id as source_record,
         web_events._loaded_at
     from web_events
-    left join nodes as by_user
-        on by_user.node_id = 'crm:' || web_events.user_id
-    left join nodes as by_anonymous
-        on by_anonymous.node_id = 'anon:' || web_events.anonymous_id
-    left join nodes as by_email
-        on by_email.node_id = 'email:' || web_events.email
+    {{ join_identity_nodes('web_events') }}
 ),
 
 final as (

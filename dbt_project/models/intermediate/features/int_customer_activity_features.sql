@@ -25,16 +25,11 @@ email_days as (
 
 email_events as (
     select
-        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        {{ resolved_customer_key() }} as customer_key,
         email_days.email_opens,
         email_days.email_clicks
     from email_days
-    left join nodes as by_user
-        on by_user.node_id = 'crm:' || email_days.user_id
-    left join nodes as by_anonymous
-        on by_anonymous.node_id = 'anon:' || email_days.anonymous_id
-    left join nodes as by_email
-        on by_email.node_id = 'email:' || email_days.email
+    {{ join_identity_nodes('email_days') }}
 ),
 
 session_features as (

@@ -34,17 +34,12 @@ nodes as (
 -- else email.
 email_days as (
     select
-        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        {{ resolved_customer_key() }} as customer_key,
         email_days.event_date,
         email_days.email_opens,
         email_days.email_clicks
     from {{ ref('int_email_engagement_daily') }} as email_days
-    left join nodes as by_user
-        on by_user.node_id = 'crm:' || email_days.user_id
-    left join nodes as by_anonymous
-        on by_anonymous.node_id = 'anon:' || email_days.anonymous_id
-    left join nodes as by_email
-        on by_email.node_id = 'email:' || email_days.email
+    {{ join_identity_nodes('email_days') }}
     where {{ in_window('email_days.event_date', lookback | int) }}
 ),
 
