@@ -4,17 +4,9 @@
 {%- endmacro %}
 
 {#
-  True when a normalized email looks like local@domain.tld (no spaces,
+  True when a normalized email looks like local@domain.tld (no whitespace,
   one @). Used to flag, never to drop.
 #}
 {% macro is_valid_email(normalized_field) -%}
-    {{ return(adapter.dispatch('is_valid_email', 'segments')(normalized_field)) }}
-{%- endmacro %}
-
-{% macro default__is_valid_email(normalized_field) -%}
-    ({{ normalized_field }} like '%_@_%._%' and {{ normalized_field }} not like '% %' and {{ normalized_field }} not like '%@%@%')
-{%- endmacro %}
-
-{% macro duckdb__is_valid_email(normalized_field) -%}
-    regexp_full_match({{ normalized_field }}, '[^@\s]+@[^@\s]+\.[^@\s]+')
+    {{ segments.regexp_full_match(normalized_field, '[^@\s]+@[^@\s]+\.[^@\s]+') }}
 {%- endmacro %}

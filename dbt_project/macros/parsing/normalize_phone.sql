@@ -13,7 +13,10 @@
 {% macro normalize_phone(field, calling_code=none) -%}
     {%- set default_cc = "'" ~ var('phone_default_calling_code', '49') ~ "'" -%}
     {%- set cc = default_cc if calling_code is none else "coalesce(" ~ calling_code ~ ", " ~ default_cc ~ ")" -%}
-    {{ return(adapter.dispatch('normalize_phone', 'segments')(field, cc)) }}
+    {%- set cleaned = "replace(trim(" ~ field ~ "), '(0)', '')" -%}
+    {%- set digits = segments.regexp_replace_all(cleaned, '[^0-9]', '') -%}
+    {%- set e164 = segments._phone_e164_case(cleaned, digits, cc) -%}
+    case when {{ segments.regexp_full_match(e164, '[+][1-9][0-9]{7,14}') }} then {{ e164 }} end
 {%- endmacro %}
 
 {% macro _phone_e164_case(cleaned, digits, cc) -%}
@@ -24,18 +27,4 @@
         when {{ digits }} like '0%' then '+' || {{ cc }} || substr({{ digits }}, 2)
         else null
     end
-{%- endmacro %}
-
-{% macro duckdb__normalize_phone(field, cc) -%}
-    {%- set cleaned = "replace(trim(" ~ field ~ "), '(0)', '')" -%}
-    {%- set digits = "regexp_replace(" ~ cleaned ~ ", '[^0-9]', '', 'g')" -%}
-    {%- set e164 = segments._phone_e164_case(cleaned, digits, cc) -%}
-    case when regexp_full_match({{ e164 }}, '\+[1-9][0-9]{7,14}') then {{ e164 }} end
-{%- endmacro %}
-
-{% macro default__normalize_phone(field, cc) -%}
-    {%- set cleaned = "replace(trim(" ~ field ~ "), '(0)', '')" -%}
-    {%- set digits = "regexp_replace(" ~ cleaned ~ ", '[^0-9]', '', 'g')" -%}
-    {%- set e164 = segments._phone_e164_case(cleaned, digits, cc) -%}
-    case when length({{ e164 }}) between 9 and 16 and {{ e164 }} not like '+0%' then {{ e164 }} end
 {%- endmacro %}
