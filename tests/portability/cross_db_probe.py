@@ -66,6 +66,7 @@ select
     {{{{ segments.is_valid_email('email') }}}} as email_ok,
     {{{{ segments.regexp_replace_all('email', '[^a-z]', '_') }}}} as email_letters,
     {{{{ segments.levenshtein('email', segments.string_literal('a@b.de')) }}}} as edit_distance,
+    {{{{ segments.sha256('email') }}}} as email_sha256,
     {{{{ segments.string_literal("it's a \\\\ test") }}}} as quoted,
     cast(0.25 as {{{{ segments.type_double() }}}}) as quarter,
     agg.p50_id, agg.p25_id, agg.email_of_max_id, agg.d_of_min_id

@@ -36,7 +36,8 @@ def test_tiny_sample_builds_on_spark_with_the_duckdb_segments(duckdb_reference, 
     started = time.monotonic()
     out = tmp_path / "results.json"
     env = {**os.environ, "SEGMENTS_SPARK_HOME": str(tmp_path / "spark"), "SEGMENTS_SPARK_DRIVER_MEMORY": "1g",
-           "SEGMENTS_SPARK_MASTER": "local[2]", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+           "SEGMENTS_SPARK_MASTER": "local[2]", "SPARK_LOCAL_IP": "127.0.0.1",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run(
         [sys.executable, str(HERE / "spark_build.py"), "--raw-from", str(duckdb_reference.warehouse),
          "--work", str(tmp_path), "--out", str(out)],

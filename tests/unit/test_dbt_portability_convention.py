@@ -32,7 +32,7 @@ FORBIDDEN: dict[str, str] = {
     r"(?<![\w.])(quantile|quantile_cont|median|percentile_cont)\s*\(": "segments.percentile_cont",
     r"(?<![\w.])(arg_max|arg_min|max_by|min_by)\s*\(": "segments.arg_max / segments.arg_min",
     r"(?<![\w.])(levenshtein|jaro_winkler_similarity|jaro_similarity)\s*\(": "segments.levenshtein",
-    r"(?<![\w.])(md5|sha256|hash)\s*\(": "dbt.hash",
+    r"(?<![\w.])(md5|sha256|sha2|hash)\s*\(": "dbt.hash (md5) / segments.sha256",
     r"(?<![\w.])(date_diff|datediff|date_add|date_sub|dateadd)\s*\(|\binterval\s+'": "dbt.datediff / dbt.dateadd",
     r"(?<![\w.])timezone\s*\(|\bat\s+time\s+zone\b": "segments.parse_timestamp_utc",
     r"\bdouble\s+precision\b": "segments.type_double()",

@@ -12,6 +12,9 @@
                              percentile_cont ... within group, Spark percentile).
   epoch_seconds(ts)          seconds since 1970-01-01 00:00:00 of a timestamp
                              without time zone (read as UTC).
+  sha256(text)               lower-case hex SHA-256 of a string's UTF-8 bytes
+                             (salted pseudonyms: sha256(salt || value)); for a
+                             plain key, dbt.hash (md5) is enough.
   arg_max(value, key)        aggregate: value of the row with the largest key
   arg_min(value, key)        (smallest key); rows with a null key are ignored;
                              ties give any of the tied values, so break ties in
@@ -79,6 +82,27 @@
 
 {% macro default__epoch_seconds(ts) -%}
     {{ segments._cross_db_missing('epoch_seconds') }}
+{%- endmacro %}
+
+
+{% macro sha256(text) -%}
+    {{ return(adapter.dispatch('sha256', 'segments')(text)) }}
+{%- endmacro %}
+
+{% macro duckdb__sha256(text) -%}
+    sha256({{ text }})
+{%- endmacro %}
+
+{% macro postgres__sha256(text) -%}
+    encode(sha256(convert_to({{ text }}, 'UTF8')), 'hex')
+{%- endmacro %}
+
+{% macro spark__sha256(text) -%}
+    sha2({{ text }}, 256)
+{%- endmacro %}
+
+{% macro default__sha256(text) -%}
+    {{ segments._cross_db_missing('sha256') }}
 {%- endmacro %}
 
 
