@@ -8,6 +8,7 @@
 2. The raw tables of the DuckDB warehouse (as the project's loader wrote
    them) are copied into raw.* of that session's catalog, types preserved.
 3. `dbt build --target spark`: every model, data test and unit test.
+   Its run_results.json is kept as <work>/build_run_results.json.
 4. The compared results (portability_helpers.COMPARED_QUERIES), the
    cross_db macro probe (cross_db_probe.py) and the timings are written to
    --out as JSON.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from decimal import Decimal
@@ -91,6 +93,8 @@ def main() -> None:
     counts = copy_raw(spark, args.raw_from)
     timings["raw_copy"] = time.monotonic() - t
     timings["build"] = dbt("build", args.work)
+    # the probe's `dbt show` below writes its own run_results.json: keep the build's
+    shutil.copy(args.work / "target" / "run_results.json", args.work / "build_run_results.json")
     results = {key: [[plain(v) for v in row] for row in spark.sql(sql).collect()]
                for key, sql in COMPARED_QUERIES.items()}
     t = time.monotonic()

@@ -44,7 +44,7 @@ def test_tiny_sample_builds_on_spark_with_the_duckdb_segments(duckdb_reference, 
         env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, f"{java}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
-    counts, problems = run_results_problems(tmp_path / "target" / "run_results.json")
+    counts, problems = run_results_problems(tmp_path / "build_run_results.json")
     assert not problems, "\n".join(problems)
     expected = manifest_counts(tmp_path / "target" / "manifest.json")
     expected.pop("seed", None)  # seeds ran in their own `dbt seed` before the raw copy
