@@ -16,6 +16,9 @@ PYTEST_ARGS ?=
 export SEGMENTS_HOME ?= $(CURDIR)/data
 export SEGMENTS_WAREHOUSE ?= $(SEGMENTS_HOME)/warehouse/warehouse.duckdb
 export AIRFLOW_HOME  ?= $(CURDIR)/.airflow
+# PII salt for local runs: a random file outside git, created by `segments init-salt`
+# (production: SEGMENTS_PII_SALT or the Airflow Variable segments_pii_salt; docs/privacy.md)
+export SEGMENTS_PII_SALT_FILE ?= $(SEGMENTS_HOME)/secrets/pii_salt
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -24,7 +27,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large portability-deps test-portability
+.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large chromium full-refresh portability-deps test-portability
 
 help:
 	@echo "make run     install, generate SIZE=$(SIZE) sample data, run the customer_segments DAG once"
@@ -33,6 +36,7 @@ help:
 	@echo "make data    generate sample extracts (SIZE=tiny|small|large SEED=$(SEED) AS_OF=$(AS_OF))"
 	@echo "make ui      the Airflow UI (airflow standalone) on http://localhost:8080"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+	@echo "make full-refresh  rebuild every dbt model (incremental ones too) from all raw data, AS_OF=$(AS_OF)"
 	@echo "make clean   remove generated data, Airflow home and dbt target"
 
 # --- install -----------------------------------------------------------------
@@ -64,16 +68,27 @@ dbt-parse: install
 run: install
 	$(BIN)/segments generate --size $(SIZE) --seed $(SEED) --as-of $(AS_OF) --out $(SEGMENTS_HOME) --if-missing
 	$(BIN)/segments airflow-init
+	$(BIN)/segments init-salt
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 	$(BIN)/segments run-dag --logical-date $(AS_OF)
 	$(BIN)/segments summary
 
+# Incremental models (staging of events and order lines, session / order / email
+# aggregates) normally process only rows loaded since their last build.
+full-refresh: install
+	cd dbt_project && ../$(BIN)/dbt build --full-refresh --vars '{as_of_date: "$(AS_OF)"}'
+
 ui: airflow-init dbt-parse
+	$(BIN)/segments init-salt
 	@echo "Airflow UI on http://localhost:8080 (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	$(BIN)/airflow standalone
 
 # --- tests ---------------------------------------------------------------------
-test: install portability-deps
+# Headless Chromium for the segment report's rendering test (Debian package; quick when present).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test: install chromium portability-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
@@ -90,8 +105,9 @@ test-portability: install portability-deps
 bench-small: install
 	$(BIN)/python bench/run.py --size small
 
+# LANDING=/path/to/landing reuses generated extracts (e.g. /work/large/landing) instead of generating
 bench-large: install
-	$(BIN)/python bench/run.py --size large
+	$(BIN)/python bench/run.py --size large $(if $(LANDING),--landing $(LANDING))
 
 clean:
 	rm -rf data .airflow dbt_project/target dbt_project/logs logs

@@ -3,14 +3,18 @@
 
 Daily: load new raw extracts -> quality gate on the raw batch -> dbt build
 (profile, identity, features, segments) -> quality gate on the marts ->
-publish the serving database -> print the segment summary.
+publish the serving database -> print the segment summary; then validate the
+segments statistically, check segment size jumps (alert), write the HTML
+segment report.
 
 A failed gate fails the run: nothing is published and the last good serving
 database stays as it was. Every task that writes the DuckDB warehouse runs in
 the `duckdb_writer` pool (one slot): DuckDB allows a single writer.
 
 Trigger on demand with a config to override the as-of date:
-`{"as_of_date": "2026-11-25"}` (default: the run's logical date).
+`{"as_of_date": "2026-11-25"}` (default: the run's logical date), and
+`{"full_refresh": true}` to rebuild the incremental dbt models from all raw
+data (as `make full-refresh` does outside Airflow).
 """
 
 from __future__ import annotations
@@ -70,7 +74,9 @@ def _run_id() -> str:
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={"as_of_date": Param(None, type=["null", "string"], format="date",
-                                description="Compute features as of this date (default: the logical date)")},
+                                description="Compute features as of this date (default: the logical date)"),
+            "full_refresh": Param(False, type="boolean",
+                                  description="Rebuild the incremental dbt models from all raw data")},
     tags=["segments", "dbt", "duckdb"],
     doc_md=__doc__,
 )
@@ -114,6 +120,9 @@ def customer_segments():
         operator_args={
             "pool": WRITER_POOL,
             "vars": {"as_of_date": AS_OF},
+            # incremental models process only rows loaded since their last build, unless
+            # the run is triggered with {"full_refresh": true} (same as `make full-refresh`)
+            "full_refresh": "{{ params.full_refresh }}",
             "env": {"SEGMENTS_WAREHOUSE": WAREHOUSE},
             "append_env": True,
             "install_deps": False,
@@ -155,12 +164,67 @@ def customer_segments():
         print(f"Chart: {segment_size_chart(serving, Settings.from_env().reports)}")
         return [list(map(str, r)) for r in rows]
 
+    # After publishing: findings about the published run, never a reason to unpublish it.
+    @task(pool=WRITER_POOL)
+    def validate_segments(publication: dict) -> dict:
+        """Do segments differ on spend, orders, engagement, conversion? Results in meta.segment_validation."""
+        from segmentation.config import Settings
+        from segmentation.validation import validate_segments as run_validation
+
+        result = run_validation(Settings.from_env(), run_id=_run_id())
+        print(result.summary())
+        return {"tests": len(result.tests), "failed": [f"{t.grouping}/{t.kpi}" for t in result.failed],
+                "too_small": [f"{s.grouping}/{s.segment}" for s in result.too_small]}
+
+    @task(pool=WRITER_POOL)
+    def check_segment_alerts(validation: dict) -> list:
+        """Alert (log; webhook / email when configured) when a segment's size jumped since the last run."""
+        from segmentation.alerts import check_segment_alerts as run_check
+        from segmentation.config import Settings
+
+        check = run_check(Settings.from_env(), run_id=_run_id())
+        print(check.summary())
+        return [a.message for a in check.alerts]
+
+    @task(pool=WRITER_POOL)
+    def segment_report(alerts: list) -> str:
+        """Write the self-contained HTML segment report (reports/segments_<as_of>.html, latest.html)."""
+        from segmentation.config import Settings
+        from segmentation.segment_report import build_report
+
+        path = build_report(Settings.from_env(), run_id=_run_id())
+        print(f"Segment report: {path}")
+        return str(path)
+    @task(pool=WRITER_POOL)
+    def export_audiences(publication: dict) -> dict:
+        """Consent-aware audiences per segment and channel (CSV + Parquet, manifest, delta, holdout)."""
+        from segmentation.audiences import export_audiences as export
+        from segmentation.config import Settings
+
+        result = export(Settings.from_env(), run_id=_run_id())
+        print(result.summary())
+        return {"folder": str(result.folder), "rule_version": result.manifest["rule_version"]}
+
+    @task(pool=WRITER_POOL)
+    def enforce_raw_retention() -> dict:
+        """Delete raw rows and landed files older than SEGMENTS_RAW_RETENTION_DAYS (ledger kept)."""
+        from segmentation.config import Settings
+        from segmentation.privacy import enforce_retention
+
+        # the run's logical date, not the wall clock: a re-run deletes the same
+        report = enforce_retention(Settings.from_env(), now=get_current_context().get("logical_date"))
+        print(report.summary())
+        return {"rows_deleted": report.rows_deleted, "files_deleted": len(report.files_deleted)}
+
     loaded = load_raw_extracts()
     raw_ok = quality_gate_raw(loaded)
     marts_ok = quality_gate_marts()
     published = publish()
     chain([raw_ok, validate_segment_rules()], dbt_build, marts_ok, published)
     summary(published)
+    segment_report(check_segment_alerts(validate_segments(published)))
+    # privacy (docs/privacy.md): audiences after a good publication; retention after the export
+    export_audiences(published) >> enforce_raw_retention()
 
 
 customer_segments()

@@ -29,6 +29,8 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 # Anything that forgets to point at a temporary home writes here, not into data/.
 os.environ["SEGMENTS_HOME"] = str(_SESSION_DIR / "default-home")
 os.environ.setdefault("SEGMENTS_WAREHOUSE", str(_SESSION_DIR / "default-home" / "warehouse" / "warehouse.duckdb"))
+# Publishing hashed identifiers needs a PII salt (docs/privacy.md); a real one is never in the repo.
+os.environ.setdefault("SEGMENTS_PII_SALT", "tests-only-pii-salt-not-a-secret")
 
 TINY_SEED = 7
 TINY_AS_OF = date(2026, 11, 25)

@@ -31,6 +31,7 @@ class Settings:
     reports     SEGMENTS_REPORTS    HTML reports and Data Docs
     dbt_project SEGMENTS_DBT_PROJECT the dbt project directory
     expectations SEGMENTS_EXPECTATIONS the Great Expectations suites
+    exports     SEGMENTS_EXPORTS    audience exports for marketing tools (default: <home>/exports)
     """
 
     home: Path
@@ -41,6 +42,11 @@ class Settings:
     reports: Path
     dbt_project: Path
     expectations: Path
+    exports: Path | None = None  # None -> <home>/exports (see audience_dir)
+
+    @property
+    def audience_dir(self) -> Path:
+        return self.exports if self.exports is not None else self.home / "exports"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,6 +60,7 @@ class Settings:
             reports=_path("SEGMENTS_REPORTS", home / "reports"),
             dbt_project=_path("SEGMENTS_DBT_PROJECT", REPO_ROOT / "dbt_project"),
             expectations=_path("SEGMENTS_EXPECTATIONS", REPO_ROOT / "expectations"),
+            exports=_path("SEGMENTS_EXPORTS", home / "exports"),
         )
 
     def ensure_dirs(self) -> None:

@@ -40,16 +40,20 @@ from segmentation.loading_formats import (
     is_in_progress_name,
     is_sidecar_name,
     kind_from_name,
+    sha256_and_lines,
     sha256_of,
 )
+from segmentation.loading_fast import fast_path_enabled, load_clean_csv, load_clean_jsonl
 from segmentation.loading_readers import (
     ENCODINGS,
     EncodingMismatch,
+    FileScan,
     collect_scanner_rejects,
     drop_scanner_rejects,
     scan_csv,
     scan_jsonl,
     scan_parquet,
+    sample_json_keys,
     violations_select,
 )
 from segmentation.loading_sql import EXTRA_COLUMN, ensure_schema_sql, lit, q
@@ -81,6 +85,7 @@ class FileOutcome:
 class LoadReport:
     batch_id: str
     files: list[FileOutcome] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=dict)  # rows of erased people removed (privacy)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -251,6 +256,11 @@ def load_new_files(settings: Settings, batch_id: str | None = None, now: datetim
         for c in ready:
             outcome = _process(con, settings, c, batch_id, now_utc)
             report.files.append(outcome)
+        # Privacy (docs/privacy.md): rows of people erased before are deleted right after
+        # the load, so a later extract that still contains them does not bring them back.
+        from segmentation.privacy import apply_suppression
+
+        report.suppressed = apply_suppression(con)
     finally:
         con.close()
     for f in report.files:
@@ -301,7 +311,11 @@ def requeue(settings: Settings, names: list[str]) -> list[Path]:
 
 def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: datetime) -> FileOutcome:
     started = _utcnow()
-    sha = sha256_of(c.path)
+    physical_lines = None
+    if fast_path_enabled() and c.path.suffix.lower() in (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".txt"):
+        sha, physical_lines = sha256_and_lines(c.path)  # one read for checksum and line count
+    else:
+        sha = sha256_of(c.path)
     seen = _ledger_by_sha(con, sha)
     if seen and seen[0] == "loaded" and _same_path_loaded(con, c, sha):
         # Same file, only touched (mtime changed): remember the new mtime so it is not re-hashed.
@@ -325,6 +339,11 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
         check_content(c.path, kind, c.size)
     except ExtractError as exc:
         return _quarantine(con, settings, c, sha, batch_id, started, exc)
+
+    if kind.format in ("jsonl", "csv") and fast_path_enabled():
+        outcome = _try_fast(con, c, kind, sha, physical_lines, batch_id, started, now_utc)
+        if outcome is not None:
+            return outcome
 
     last_exc: EncodingMismatch | None = None
     for encoding in ENCODINGS if kind.format != "parquet" else ("binary",):
@@ -359,12 +378,68 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
     return _quarantine(con, settings, c, sha, batch_id, started, err)
 
 
+def _try_fast(con, c: Candidate, kind: FileKind, sha: str, physical_lines: int | None, batch_id: str,
+              started: datetime, now_utc: datetime) -> FileOutcome | None:
+    """Load a clean JSON-lines or CSV file on the fast path (loading_fast.py); None: use the general reader.
+
+    The fast path only ever loads every row of a file; anything else (a rejected row,
+    a parse error, drift in JSON keys, ...) is rolled back and left to the general reader.
+    """
+    src = c.source
+    if kind.format == "jsonl":
+        sample = sample_json_keys(c.path, kind)
+        if sample is None or any(col not in sample for col in src.required_columns):
+            return None  # the general reader gives the defined outcome (quarantine or row rejects)
+        scan = FileScan("", "utf-8", [], [col for col in src.column_names if col not in sample])
+    else:
+        if kind.gzip or physical_lines is None:
+            return None  # lines are counted while hashing plain files only
+        try:
+            scan = scan_csv(c.path, src, kind, "utf-8", now_utc)
+        except ExtractError:
+            return None
+    stamp = f"{lit(_utcnow().isoformat(sep=' '))}::timestamp"
+    log.info("loading %s (%s, %d bytes, utf-8, fast path)", c.path.name, src.name, c.size)
+    con.execute("begin transaction")
+    try:
+        if kind.format == "jsonl":
+            result = load_clean_jsonl(con, c.path, src, kind, sha, physical_lines, batch_id, stamp, now_utc)
+        else:
+            drop_scanner_rejects(con)
+            result = load_clean_csv(con, c.path, src, scan.select, q(EXTRA_COLUMN), sha, physical_lines,
+                                    batch_id, stamp)
+            drop_scanner_rejects(con)
+        if result.ok:
+            st = c.path.stat()
+            if (st.st_size, st.st_mtime_ns) != (c.size, c.mtime_ns):
+                result.ok, result.why_not = False, "file changed while it was being loaded"
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        if _is_environment_error(exc):
+            raise
+        log.info("%s: general reader (fast path: %s)", c.path.name, _first_line(exc))
+        return None
+    except BaseException:
+        con.execute("rollback")
+        raise
+    if not result.ok:
+        con.execute("rollback")
+        log.info("%s: general reader (fast path: %s)", c.path.name, result.why_not)
+        return None
+    drift = scan.drift()
+    _insert_ledger(con, c, sha, "loaded", batch_id, started, result.rows_loaded, 0, None, drift,
+                   kind.format + (".gz" if kind.gzip else ""), "utf-8")
+    con.execute("commit")
+    log.info("loaded %s: %d rows, 0 rejected (fast path)", c.path.name, result.rows_loaded)
+    return FileOutcome(str(c.path), src.name, "loaded", sha, result.rows_loaded, 0, None, drift)
+
+
 def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, sha: str, encoding: str,
                          batch_id: str, started: datetime, now_utc: datetime) -> FileOutcome:
     """Load one file inside the caller's open transaction; the caller commits or rolls back.
 
     1. Parse and validate the whole file into a temporary table (parallel; spills to disk
-       beyond the memory limit). Its rowids follow file order, which numbers the rows.
+       beyond the memory limit), numbering records in file order (``_seq``).
     2. Copy good rows to raw, minus later repeats of a key; write every broken rule of
        bad rows, duplicate keys and unparseable lines to meta.rejected_rows.
     3. Check every row went one way or the other; write the ledger row.
@@ -380,7 +455,9 @@ def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, 
         scan = scan_parquet(con, c.path, src, kind, now_utc, settings.warehouse.parent / ".load_tmp")
     try:
         drop_scanner_rejects(con)
-        con.execute(f"create temp table {stage} as {scan.select}")
+        # row_number() over () follows the scan's order; a temp table's rowids do not always
+        # (a parallel insert could put the 2nd row group of a big JSON-lines file first).
+        con.execute(f"create temp table {stage} as select *, row_number() over () as _seq from ({scan.select})")
         malformed = ([] if scan.scanner_header_lines is None
                      else collect_scanner_rejects(con, scan.scanner_header_lines))
         drop_scanner_rejects(con)
@@ -452,14 +529,12 @@ def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, 
 def _row_number_sql(con, stage: str, gaps: str, malformed: list[tuple[int, str | None, str]]) -> str:
     """SQL for the 1-based data row number of a staged row (alias ``_st``).
 
-    Parquet rows carry it (``_line_no``). Otherwise it is the insertion order: DuckDB keeps
-    file order when filling a fresh table, so rowids are contiguous in file order
-    (uncommitted rowids start at a large offset, hence ``- base``). Lines the CSV scanner
+    Parquet rows carry it (``_line_no``). Otherwise it is the record's position in the
+    scan (``_seq``, from ``row_number() over ()`` while staging). Lines the CSV scanner
     could not parse are not in the table; good row k comes after dropped line j (1-based,
     at row r_j) iff k > r_j - j, so k is shifted by the count of such j.
     """
-    base = con.execute(f"select coalesce(min(rowid), 0) from {stage}").fetchone()[0]
-    k = f"(_st.rowid - {base} + 1)"
+    k = "_st._seq"
     if malformed:
         con.execute(f"create or replace temp table {gaps} (g bigint)")
         bad = sorted(r[0] for r in malformed)

@@ -71,6 +71,19 @@ def sha256_of(path: Path, chunk: int = 4 * 1024 * 1024) -> str:
     return h.hexdigest()
 
 
+def sha256_and_lines(path: Path, chunk: int = 4 * 1024 * 1024) -> tuple[str, int]:
+    """SHA-256 and physical line count (a last line without newline counts) in one read."""
+    h = hashlib.sha256()
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return h.hexdigest(), lines + (last != b"\n")
+
+
 def inner_head(path: Path, kind: FileKind) -> bytes:
     """First bytes of the (decompressed) content."""
     with path.open("rb") as f:

@@ -140,7 +140,7 @@ def scan_csv(path: Path, source: Source, kind: FileKind, encoding: str, now_utc:
     return FileScan(_with_flags(source, inner, now_utc), encoding, extras, missing_optional, scanner_header_lines=1)
 
 
-def _sample_json_keys(path: Path, kind: FileKind) -> list[str] | None:
+def sample_json_keys(path: Path, kind: FileKind) -> list[str] | None:
     """Keys of the JSON objects on the first complete lines (None if none parse)."""
     head = inner_head(path, kind)
     if head.startswith(UTF8_BOM):
@@ -159,7 +159,7 @@ def _sample_json_keys(path: Path, kind: FileKind) -> list[str] | None:
 
 
 def scan_jsonl(path: Path, source: Source, kind: FileKind, encoding: str, now_utc: datetime) -> FileScan:
-    sample = _sample_json_keys(path, kind)
+    sample = sample_json_keys(path, kind)
     missing_optional: list[str] = []
     if sample is not None:
         # A required key absent from every sampled object: the file is not this source's extract.

@@ -36,6 +36,13 @@ PUBLISHED_TABLES: dict[str, str] = {
 # Published when present: history the report and BI charts read.
 OPTIONAL_TABLES: dict[str, str] = {
     "meta.quality_results": "quality_results",
+    "marts.customer_tags": "customer_tags",
+    "marts.segment_history": "segment_history",
+    "marts.segment_size_history": "segment_size_history",
+    "marts.segment_transitions": "segment_transitions",
+    "marts.segment_membership_events": "segment_membership_events",
+    "marts.customer_consent": "customer_consent",
+    "marts.customer_consent_history": "customer_consent_history",
 }
 
 
@@ -103,6 +110,15 @@ def publish(settings: Settings, run_id: str) -> Publication:
             for relation, target in tables.items():
                 con.execute(f"create table serving_tmp.main.{target} as select * from {relation}")
                 counts[target] = con.execute(f"select count(*) from serving_tmp.main.{target}").fetchone()[0]
+            # Privacy (docs/privacy.md): the only form of email/phone in the serving file is a
+            # salted hash; without a configured salt this refuses to publish (ConfigError).
+            if _relation_exists(con, catalog, "restricted.customer_pii"):
+                from segmentation.privacy import MATCH_KEYS_TABLE, match_keys_sql, require_salt
+
+                salt = require_salt("publishing hashed identifiers (customer_match_keys) to the serving file")
+                con.execute(f"create table serving_tmp.main.{MATCH_KEYS_TABLE} as {match_keys_sql(salt)}")
+                counts[MATCH_KEYS_TABLE] = con.execute(
+                    f"select count(*) from serving_tmp.main.{MATCH_KEYS_TABLE}").fetchone()[0]
             as_of = con.execute("select max(as_of_date) from serving_tmp.main.customer_segments").fetchone()[0]
             con.execute(
                 "create table serving_tmp.main.publication as "

@@ -22,6 +22,12 @@ Every problem is reported as ``<file>:<line>: rule '<name>': <message>`` with
 the line in the YAML file, and :func:`check_rules` raises one
 :class:`~segmentation.errors.ConfigError` listing all of them.
 
+Tags (``vars.segment_tags``, optional) have the same shape and the same
+allow-list, and are checked by the same code (problems read
+``<file>:<line>: tag '<name>': ...``), except that tags are non-exclusive:
+every tag whose condition holds applies, so overlap and order do not matter;
+a tag that can never match, or that applies to everyone (``true``), is an error.
+
 The reachability and never-match checks are an interval analysis per column
 on disjunctions of conjunctions of ``column <op> constant`` comparisons; any
 other condition is treated as an opaque atom (compared by its normalised SQL).
@@ -105,6 +111,7 @@ class Rule:
     file: str = "dbt_project.yml"
     lines: dict[str, int] = field(default_factory=dict)
     unknown_fields: tuple[str, ...] = ()
+    kind: str = "rule"  # "rule" (vars.segment_rules) or "tag" (vars.segment_tags)
 
     @property
     def label(self) -> str:
@@ -114,7 +121,7 @@ class Rule:
         return f"{self.file}:{self.lines.get(field_name, self.line) if field_name else self.line}"
 
     def problem(self, message: str, field_name: str | None = None) -> str:
-        return f"{self.where(field_name)}: rule {self.label}: {message}"
+        return f"{self.where(field_name)}: {self.kind} {self.label}: {message}"
 
 
 # --------------------------------------------------------------------------- loading
@@ -129,13 +136,23 @@ def _mapping_get(node: yaml.Node, key: str) -> tuple[yaml.Node, yaml.Node] | Non
     return None
 
 
-def load_rules(path: Path) -> list[Rule]:
-    """The rules of ``vars.segment_rules`` in ``path``, in file order, with line numbers.
+RULES_KEY = "segment_rules"
+TAGS_KEY = "segment_tags"
 
+
+def load_rules(path: Path, key: str = RULES_KEY) -> list[Rule]:
+    """The rules of ``vars.<key>`` in ``path``, in file order, with line numbers.
+
+    ``key`` is ``segment_rules`` (required, non-empty) or ``segment_tags``
+    (optional: missing or empty means no tags).
     Raises ConfigError when the file cannot be read or parsed, or has no
     ``vars.segment_rules`` list; problems inside rules are left to
     :func:`validate_rules`.
     """
+    if key not in (RULES_KEY, TAGS_KEY):
+        raise ValueError(f"key must be {RULES_KEY!r} or {TAGS_KEY!r}, not {key!r}")
+    kind = "rule" if key == RULES_KEY else "tag"
+    optional = key == TAGS_KEY
     path = Path(path)
     label = path.name
     try:
@@ -146,24 +163,32 @@ def load_rules(path: Path) -> list[Rule]:
     try:
         root = loader.get_single_node()
         if root is None:
-            raise ConfigError(f"{label}: file is empty; expected vars.segment_rules")
+            raise ConfigError(f"{label}: file is empty; expected vars.{key}")
         vars_entry = _mapping_get(root, "vars")
         if vars_entry is None:
-            raise ConfigError(f"{label}: no 'vars' mapping; expected vars.segment_rules")
-        rules_entry = _mapping_get(vars_entry[1], "segment_rules")
+            if optional:
+                return []
+            raise ConfigError(f"{label}: no 'vars' mapping; expected vars.{key}")
+        rules_entry = _mapping_get(vars_entry[1], key)
         if rules_entry is None:
-            raise ConfigError(f"{label}:{vars_entry[0].start_mark.line + 1}: vars has no 'segment_rules'")
+            if optional:
+                return []
+            raise ConfigError(f"{label}:{vars_entry[0].start_mark.line + 1}: vars has no '{key}'")
         key_node, seq = rules_entry
+        if optional and isinstance(seq, yaml.ScalarNode) and seq.tag == "tag:yaml.org,2002:null":
+            return []
+        if optional and isinstance(seq, yaml.SequenceNode) and not seq.value:
+            return []
         if not isinstance(seq, yaml.SequenceNode) or not seq.value:
             raise ConfigError(
-                f"{label}:{key_node.start_mark.line + 1}: vars.segment_rules must be a non-empty list of rules"
+                f"{label}:{key_node.start_mark.line + 1}: vars.{key} must be a non-empty list of {kind}s"
             )
         rules = []
         for i, item in enumerate(seq.value):
             line = item.start_mark.line + 1
             if not isinstance(item, yaml.MappingNode):
                 rules.append(Rule(index=i, name=None, priority=None, description=None, when=None, line=line,
-                                  file=label, unknown_fields=("<not a mapping>",)))
+                                  file=label, unknown_fields=("<not a mapping>",), kind=kind))
                 continue
             values: dict[str, Any] = {}
             lines: dict[str, int] = {}
@@ -176,7 +201,7 @@ def load_rules(path: Path) -> list[Rule]:
                 else:
                     unknown.append(str(key))
             rules.append(Rule(index=i, line=line, file=label, lines=lines, unknown_fields=tuple(unknown),
-                              **{f: values.get(f) for f in RULE_FIELDS}))
+                              kind=kind, **{f: values.get(f) for f in RULE_FIELDS}))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     finally:
@@ -426,7 +451,7 @@ def _implies(rule: list[Conjunction], earlier: list[Conjunction]) -> bool:
 def _field_problems(rule: Rule) -> list[str]:
     problems = []
     if "<not a mapping>" in rule.unknown_fields:
-        return [rule.problem("each rule must be a mapping with name, priority, description, when")]
+        return [rule.problem(f"each {rule.kind} must be a mapping with name, priority, description, when")]
     for key in RULE_FIELDS:
         value = getattr(rule, key)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -455,8 +480,14 @@ def _sort_key(rule: Rule) -> tuple[int, int]:
     return priority, rule.index
 
 
-def validate_rules(rules: list[Rule], allowed_columns: set[str] | list[str]) -> list[str]:
-    """Every problem in ``rules``, each "<file>:<line>: rule '<name>': <message>"; empty when valid."""
+def validate_rules(rules: list[Rule], allowed_columns: set[str] | list[str], exclusive: bool = True) -> list[str]:
+    """Every problem in ``rules``, each "<file>:<line>: rule '<name>': <message>"; empty when valid.
+
+    ``exclusive``: the rules assign one primary segment by priority (segment
+    rules): check shadowing and that a catch-all comes last. With
+    ``exclusive=False`` (tags) every rule applies on its own: a rule that is
+    always true is an error instead.
+    """
     columns = {c.lower() for c in allowed_columns}
     problems: list[str] = []
     seen_names: dict[str, Rule] = {}
@@ -473,7 +504,7 @@ def validate_rules(rules: list[Rule], allowed_columns: set[str] | list[str]) -> 
         if isinstance(rule.priority, int) and not isinstance(rule.priority, bool):
             if rule.priority in seen_priorities:
                 other = seen_priorities[rule.priority]
-                problems.append(rule.problem(f"duplicate priority {rule.priority} (also rule {other.label}, "
+                problems.append(rule.problem(f"duplicate priority {rule.priority} (also {other.kind} {other.label}, "
                                              f"line {other.where('priority').split(':')[-1]})", "priority"))
             else:
                 seen_priorities[rule.priority] = rule
@@ -484,6 +515,16 @@ def validate_rules(rules: list[Rule], allowed_columns: set[str] | list[str]) -> 
                 conditions[rule.index] = disjuncts(tree)
 
     ordered = sorted((r for r in rules if r.index in conditions), key=_sort_key)
+    if not exclusive:
+        for rule in ordered:
+            cond = conditions[rule.index]
+            if all(d.never for d in cond):
+                problems.append(rule.problem(
+                    "can never match (its comparisons contradict each other or it is literally false)", "when"))
+            elif any(d.always for d in cond):
+                problems.append(rule.problem(
+                    "applies to every customer (always true): a tag everyone has separates nobody", "when"))
+        return problems
     for position, rule in enumerate(ordered):
         cond = conditions[rule.index]
         if all(d.never for d in cond):
@@ -518,11 +559,26 @@ def check_rules(dbt_project_dir: Path, rules_file: Path | None = None) -> list[R
     dbt_project_dir = Path(dbt_project_dir)
     path = Path(rules_file) if rules_file else dbt_project_dir / "dbt_project.yml"
     rules = load_rules(path)
-    problems = validate_rules(rules, profile_columns(dbt_project_dir))
+    columns = profile_columns(dbt_project_dir)
+    problems = validate_rules(rules, columns)
+    # The tags live in the same file and are compiled by the same dbt run:
+    # a broken tag fails the check as well.
+    problems += validate_rules(load_rules(path, TAGS_KEY), columns, exclusive=False)
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in segment rules ({path}):\n  " + "\n  ".join(problems))
     log.info("segment rules in %s are valid: %s", path, ", ".join(r.name for r in sorted(rules, key=_sort_key)))
     return sorted(rules, key=_sort_key)
+
+
+def check_tags(dbt_project_dir: Path, rules_file: Path | None = None) -> list[Rule]:
+    """Load and validate ``vars.segment_tags``; the tags sorted by priority (possibly none), or ConfigError."""
+    dbt_project_dir = Path(dbt_project_dir)
+    path = Path(rules_file) if rules_file else dbt_project_dir / "dbt_project.yml"
+    tags = load_rules(path, TAGS_KEY)
+    problems = validate_rules(tags, profile_columns(dbt_project_dir), exclusive=False)
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in segment tags ({path}):\n  " + "\n  ".join(problems))
+    return sorted(tags, key=_sort_key)
 
 
 def sql_string(text: str) -> str:

@@ -97,3 +97,11 @@ def test_dag_file_parses_in_under_two_seconds(dbt_manifest):
                          env=os.environ.copy())
     durations = json.loads(out.stdout.strip().splitlines()[-1])
     assert durations and min(durations) < 2.0, f"parse took {durations} s"
+
+
+def test_segment_validation_alerts_and_report_run_after_publish(dag):
+    for task_id in ("validate_segments", "check_segment_alerts", "segment_report"):
+        upstream = dag.get_task(task_id).get_flat_relative_ids(upstream=True)
+        assert "publish" in upstream, task_id
+    assert "validate_segments" in dag.get_task("check_segment_alerts").upstream_task_ids
+    assert "check_segment_alerts" in dag.get_task("segment_report").upstream_task_ids

@@ -57,7 +57,9 @@ def run_dbt(command: str, warehouse: Path, work_dir: Path, as_of: str = AS_OF,
         *(extra or []),
     ]
     env = {**os.environ, "SEGMENTS_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    # generous: a tiny build takes ~1 min alone, but several times that on a busy shared machine
+    timeout = float(os.environ.get("SEGMENTS_TEST_DBT_TIMEOUT", "1200"))
+    proc = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return DbtRun(proc.returncode, proc.stdout + proc.stderr, warehouse)
 
 
@@ -123,23 +125,26 @@ CRM_ROWS: list[Row] = [
 
 EVENT_ROWS: list[Row] = [
     {"event_id": "e1", "event_ts": "2026-11-20T10:00:00+01:00", "event_type": "page_view", "anonymous_id": "a1",
-     "session_id": "s1", "device_type": "mobile", "page_url": "/"},
+     "session_id": "s1", "device_type": "mobile", "page_url": "/", "tracking_consent": "yes"},
     {"event_id": "e2", "event_ts": "2026-11-20T10:01:00+01:00", "event_type": "add_to_cart", "anonymous_id": "a1",
-     "session_id": "s1", "device_type": "mobile", "product_id": "P1"},
+     "session_id": "s1", "device_type": "mobile", "product_id": "P1", "tracking_consent": "yes"},
     {"event_id": "e3", "event_ts": "2026-11-20T10:02:00+01:00", "event_type": "login", "anonymous_id": "a1",
-     "user_id": "CRM-0000003", "session_id": "s1", "device_type": "mobile"},
+     "user_id": "CRM-0000003", "session_id": "s1", "device_type": "mobile", "tracking_consent": "yes"},
     # a re-delivered event: one row per event_id
     {"event_id": "e3", "event_ts": "2026-11-20T10:02:00+01:00", "event_type": "login", "anonymous_id": "a1",
-     "user_id": "CRM-0000003", "session_id": "s1", "device_type": "mobile",
+     "user_id": "CRM-0000003", "session_id": "s1", "device_type": "mobile", "tracking_consent": "yes",
      "_file_name": "web_events_2026-11-25_part0001.jsonl", "_loaded_at": LATER},
     {"event_id": "e4", "event_ts": "2026-11-21T09:00:00Z", "event_type": "page_view", "anonymous_id": "a9",
-     "session_id": "s9", "device_type": "desktop"},
+     "session_id": "s9", "device_type": "desktop", "tracking_consent": "1"},
     {"event_id": "e5", "event_ts": "2026-11-10T07:00:00Z", "event_type": "email_open",
      "email": " ANNA.schmidt@example.com"},
     {"event_id": "e6", "event_ts": "2026-11-10T07:05:00Z", "event_type": "email_click",
      "email": "anna.schmidt@example.com"},
     {"event_id": "e7", "event_ts": "2026-11-20T11:00:00Z", "event_type": "page_view", "anonymous_id": "a2",
-     "user_id": "CRM-0000001", "session_id": "s2", "device_type": "desktop"},
+     "user_id": "CRM-0000001", "session_id": "s2", "device_type": "desktop", "tracking_consent": "yes"},
+    # Anna later withdraws tracking consent: none of her web/app events feed her profile any more
+    {"event_id": "e8", "event_ts": "2026-11-21T11:00:00Z", "event_type": "page_view", "anonymous_id": "a2",
+     "user_id": "CRM-0000001", "session_id": "s3", "device_type": "desktop", "tracking_consent": "no"},
 ]
 
 ORDER_ROWS: list[Row] = [

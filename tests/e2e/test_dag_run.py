@@ -106,6 +106,24 @@ def test_daily_run_records_passing_quality_gates_and_publishes_no_direct_identif
     assert not columns & {"email", "phone", "first_name", "last_name", "street", "crm_id"}
 
 
+def test_daily_run_validates_segments_checks_alerts_and_writes_the_report(first_run):
+    home, dag_run = first_run
+    con = duckdb.connect(str(home / "warehouse" / "warehouse.duckdb"), read_only=True)
+    tests = con.execute("select kpi, test, p_value from meta.segment_validation where run_id = ? "
+                        "and grouping = 'segment'", [dag_run.run_id]).fetchall()
+    sizes = con.execute("select sum(customers) from meta.segment_size_snapshots where run_id = ?",
+                        [dag_run.run_id]).fetchone()[0]
+    published = con.execute("select customers from meta.publications where run_id = ?",
+                            [dag_run.run_id]).fetchone()[0]
+    con.close()
+    assert {kpi for kpi, _, _ in tests} >= {"spend_365d", "orders_365d", "engagement_score", "converted_90d"}
+    assert all(p is not None for _, _, p in tests)
+    assert sizes == published  # the alert check recorded this run's sizes as the next run's baseline
+    report = home / "reports" / f"segments_{FIRST_DAY}.html"
+    assert report.exists() and (home / "reports" / "latest.html").exists()
+    assert report.read_text().count("<svg") >= 2
+
+
 def test_corrupted_raw_batch_fails_the_gate_and_keeps_the_last_publication(first_run):
     from segmentation.airflow_setup import test_dag_run
 

@@ -149,8 +149,9 @@ def _marts(settings: Settings, segments: list[tuple[str, str]], shares: dict[str
     con.execute("create table marts.customer_profile as select unnest(?) as customer_key, 1 as orders_30d, "
                 "10 as days_since_last_order, 0.5 as engagement_percentile, date '2026-11-25' as as_of_date", [keys])
     con.execute("create table marts.customer_segments (customer_key varchar, segment varchar, segment_priority int, "
-                "as_of_date date)")
-    con.executemany("insert into marts.customer_segments values (?, ?, 1, date '2026-11-25')", segments)
+                "tags varchar, rfm_segment varchar, lifecycle_stage varchar, churn_risk double, as_of_date date)")
+    con.executemany("insert into marts.customer_segments values "
+                    "(?, ?, 1, '', 'no_purchase', 'active', 0.5, date '2026-11-25')", segments)
     con.execute("create table marts.segment_summary (segment varchar, share double)")
     con.executemany("insert into marts.segment_summary values (?, ?)", list(shares.items()))
     con.close()
@@ -180,6 +181,19 @@ def test_marts_gate_fails_on_a_customer_in_two_segments_and_a_share_out_of_bound
     }
     share = next(f for f in result.failures if f.column == "share")
     assert "segment vip" in share.describe()
+
+
+def test_marts_gate_fails_on_unknown_lifecycle_stage_and_churn_risk_out_of_range(tmp_path: Path):
+    settings = _settings(tmp_path)
+    _marts(settings, GOOD_SEGMENTS, GOOD_SHARES)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update marts.customer_segments set lifecycle_stage = 'zombie', churn_risk = 1.5 "
+                    "where customer_key = 'c1'")
+    result = run_gate(settings, "marts", run_id="m-lifecycle")
+    assert {(f.column, f.expectation_type) for f in result.failures} == {
+        ("lifecycle_stage", "expect_column_values_to_be_in_set"),
+        ("churn_risk", "expect_column_values_to_be_between"),
+    }
 
 
 def test_missing_mart_fails_the_gate(tmp_path: Path):

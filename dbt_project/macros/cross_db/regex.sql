@@ -62,3 +62,25 @@
 {% macro default__regexp_replace_all(expr, pattern, replacement) -%}
     {{ segments._cross_db_missing("regexp_replace_all") }}
 {%- endmacro %}
+
+
+{# True when some part of `expr` matches `pattern`; null when expr is null. #}
+{% macro regexp_contains(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_contains', 'segments')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__regexp_contains(expr, pattern) -%}
+    regexp_matches({{ expr }}, {{ segments.string_literal(pattern) }})
+{%- endmacro %}
+
+{% macro postgres__regexp_contains(expr, pattern) -%}
+    ({{ expr }} ~ {{ segments.string_literal(pattern) }})
+{%- endmacro %}
+
+{% macro spark__regexp_contains(expr, pattern) -%}
+    ({{ expr }} rlike {{ segments.string_literal(pattern) }})
+{%- endmacro %}
+
+{% macro default__regexp_contains(expr, pattern) -%}
+    {{ segments._cross_db_missing("regexp_contains") }}
+{%- endmacro %}

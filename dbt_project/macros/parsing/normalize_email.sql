@@ -1,6 +1,23 @@
-{# Email as an identifier: trimmed, lower case, null when empty. #}
+{#
+  Email as an identifier: trimmed, lower case, null when empty. For the
+  domains in var('email_plus_addressing_domains') (providers that deliver
+  local+tag@domain to local@domain), the +tag is stripped, so
+  Anna+shop@GMail.com and anna@gmail.com are one identifier. Other domains
+  keep the +: there it may be part of a real, distinct mailbox.
+#}
 {% macro normalize_email(field) -%}
-    nullif(lower(trim({{ field }})), '')
+    {%- set domains = var('email_plus_addressing_domains', []) -%}
+    {%- set cleaned = "nullif(lower(trim(" ~ field ~ ")), '')" -%}
+    {%- if domains | length == 0 -%}
+        {{ cleaned }}
+    {%- else -%}
+    case
+        when split_part({{ cleaned }}, '@', 2) in ({% for d in domains %}'{{ d | lower }}'{{ ", " if not loop.last }}{% endfor %})
+             and strpos(split_part({{ cleaned }}, '@', 1), '+') > 1
+            then split_part(split_part({{ cleaned }}, '@', 1), '+', 1) || '@' || split_part({{ cleaned }}, '@', 2)
+        else {{ cleaned }}
+    end
+    {%- endif -%}
 {%- endmacro %}
 
 {#

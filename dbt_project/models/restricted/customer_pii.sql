@@ -1,7 +1,32 @@
--- Direct identifiers of each customer (golden record by survivorship): for
--- every field, the value of the most recently updated CRM record that has
--- one; a guest's email is the one on their latest order. Restricted schema:
--- never published, never joined into a BI mart.
+-- Direct identifiers of each customer: the golden record. Every CRM record
+-- and every order of the customer offers values (candidates); per field a
+-- survivorship rule picks the winner among the non-null candidates:
+--   source_priority  the first source in var golden_record_source_priority
+--                    (crm before orders), then the most recent
+--   most_recent      the newest observation (CRM updated_at, order time),
+--                    then source priority
+--   most_frequent    the value most records agree on (a typo in one record
+--                    is outvoted), then the most recent
+-- Rules per field: var golden_record_rules. For every field, <field>_source
+-- says which source won and <field>_won_by which record (crm:<crm_id> or
+-- order:<order_id>). Restricted schema: never published, never joined into
+-- a BI mart.
+{%- set default_rules = {
+    'first_name': 'most_frequent', 'last_name': 'most_frequent', 'email': 'source_priority',
+    'phone_e164': 'most_recent', 'birth_date': 'most_frequent', 'street': 'most_recent',
+    'city': 'most_recent', 'postal_code': 'most_recent', 'country_code': 'most_recent'} %}
+{%- set rules = default_rules.copy() %}
+{%- do rules.update(var('golden_record_rules', {}) or {}) %}
+{%- set priority = var('golden_record_source_priority', ['crm', 'orders']) %}
+{%- set fields = ['first_name', 'last_name', 'email', 'phone_e164', 'birth_date', 'street', 'city', 'postal_code', 'country_code'] %}
+{%- for field, rule in rules.items() %}
+    {%- if rule not in ('source_priority', 'most_recent', 'most_frequent') %}
+        {{ exceptions.raise_compiler_error("var golden_record_rules: field " ~ field ~ " has rule '" ~ rule ~ "'; expected source_priority, most_recent or most_frequent [rule: golden_record_rule]") }}
+    {%- endif %}
+    {%- if field not in fields %}
+        {{ exceptions.raise_compiler_error("var golden_record_rules: unknown field '" ~ field ~ "'; fields are " ~ fields | join(', ') ~ " [rule: golden_record_field]") }}
+    {%- endif %}
+{%- endfor %}
 
 with
 
@@ -12,82 +37,115 @@ customers as (
 nodes as (
     select * from {{ ref('int_identity_nodes_resolved') }}
     where customer_key is not null
+      and node_type in ('crm', 'order')
 ),
 
 crm_customers as (
     select * from {{ ref('stg_crm__customers') }}
 ),
 
-order_lines as (
-    select * from {{ ref('stg_orders__order_lines') }}
+orders as (
+    select
+        order_id,
+        max(email) as email,
+        max(order_ts) as order_ts
+    from {{ ref('stg_orders__order_lines') }}
+    where email is not null
+    group by order_id
 ),
 
-records as (
+crm_records as (
     select
         nodes.customer_key,
-        crm_customers.*,
-        row_number() over (
-            partition by nodes.customer_key
-            order by crm_customers.updated_at desc nulls last, crm_customers.crm_id desc
-        ) as recency_rank
+        'crm' as source,
+        'crm:' || crm_customers.crm_id as record_id,
+        crm_customers.updated_at as observed_at,
+        crm_customers.*
     from crm_customers
     inner join nodes
-        on nodes.node_type = 'crm' and nodes.node_value = crm_customers.crm_id
+        on nodes.node_id = 'crm:' || crm_customers.crm_id
 ),
 
-{%- set fields = ['first_name', 'last_name', 'email', 'phone_e164', 'birth_date', 'street', 'city', 'postal_code', 'country_code'] %}
-{% for field in fields %}
-survivor_{{ field }} as (
-    select customer_key, {{ field }}
-    from (
-        select
-            customer_key,
-            {{ field }},
-            row_number() over (partition by customer_key order by recency_rank) as field_rank
-        from records
-        where {{ field }} is not null
-    ) as ranked
-    where field_rank = 1
+candidates as (
+    {%- for field in fields %}
+    select
+        customer_key,
+        '{{ field }}' as field,
+        cast({{ field }} as {{ dbt.type_string() }}) as value,
+        source,
+        record_id,
+        observed_at
+    from crm_records
+    where {{ field }} is not null
+    union all
+    {%- endfor %}
+    select
+        nodes.customer_key,
+        'email' as field,
+        orders.email as value,
+        'orders' as source,
+        'order:' || orders.order_id as record_id,
+        orders.order_ts as observed_at
+    from orders
+    inner join nodes
+        on nodes.node_id = 'order:' || orders.order_id
 ),
-{% endfor %}
 
-latest_order_email as (
-    select customer_key, email
-    from (
-        select
-            nodes.customer_key,
-            order_lines.email,
-            row_number() over (
-                partition by nodes.customer_key
-                order by order_lines.order_ts desc nulls last, order_lines.order_id desc
-            ) as email_rank
-        from order_lines
-        inner join nodes
-            on nodes.node_id = 'order:' || order_lines.order_id
-        where order_lines.email is not null
-    ) as ranked
-    where email_rank = 1
+scored as (
+    select
+        candidates.*,
+        case source
+            {%- for s in priority %}
+            when '{{ s }}' then {{ loop.index }}
+            {%- endfor %}
+            else {{ priority | length + 1 }}
+        end as source_rank,
+        count(*) over (partition by customer_key, field, value) as value_frequency
+    from candidates
+),
+
+ranked as (
+    select
+        scored.*,
+        row_number() over (
+            partition by customer_key, field
+            order by
+                case field
+                    {%- for field, rule in rules.items() %}
+                    when '{{ field }}' then {{ {'source_priority': 'source_rank', 'most_recent': '0', 'most_frequent': '-value_frequency'}[rule] }}
+                    {%- endfor %}
+                end,
+                observed_at desc nulls last,
+                source_rank,
+                record_id desc
+        ) as survivor_rank
+    from scored
+),
+
+winners as (
+    select customer_key, field, value, source, record_id
+    from ranked
+    where survivor_rank = 1
 ),
 
 final as (
     select
         customers.customer_key,
-        survivor_first_name.first_name,
-        survivor_last_name.last_name,
-        coalesce(survivor_email.email, latest_order_email.email) as email,
-        survivor_phone_e164.phone_e164,
-        survivor_birth_date.birth_date,
-        survivor_street.street,
-        survivor_city.city,
-        survivor_postal_code.postal_code,
-        survivor_country_code.country_code
+        {%- for field in fields %}
+        {%- if field == 'birth_date' %}
+        cast(max(case when winners.field = '{{ field }}' then winners.value end) as date) as {{ field }},
+        {%- else %}
+        max(case when winners.field = '{{ field }}' then winners.value end) as {{ field }},
+        {%- endif %}
+        {%- endfor %}
+        {%- for field in fields %}
+        max(case when winners.field = '{{ field }}' then winners.source end) as {{ field }}_source,
+        max(case when winners.field = '{{ field }}' then winners.record_id end) as {{ field }}_won_by{{ ',' if not loop.last }}
+        {%- endfor %}
     from customers
-    {%- for field in fields %}
-    left join survivor_{{ field }}
-        on customers.customer_key = survivor_{{ field }}.customer_key
-    {%- endfor %}
-    left join latest_order_email
-        on customers.customer_key = latest_order_email.customer_key
+    left join winners
+        on customers.customer_key = winners.customer_key
+    group by customers.customer_key
 )
 
 select * from final

@@ -2,6 +2,9 @@
 -- id) when logged in, else its anonymous_id (linked by an earlier or later
 -- login), else its email (email service events). customer_key is null for
 -- anonymous visitors who never became customers.
+-- A view: 45M rows at the large tier, so it is no longer rebuilt each run;
+-- the features read the incremental per-session and per-day models instead.
+{{ config(materialized='view') }}
 
 with
 
@@ -14,10 +17,15 @@ nodes as (
     where customer_key is not null
 ),
 
-final as (
+tracking_consent as (
+    select * from {{ ref('int_consent_current') }}
+    where channel = 'tracking'
+),
+
+resolved as (
     select
         web_events.event_id,
-        coalesce(by_user.customer_key, by_anonymous.customer_key, by_email.customer_key) as customer_key,
+        {{ resolved_customer_key() }} as customer_key,
         web_events.event_ts,
         web_events.event_date,
         web_events.event_type,
@@ -28,12 +36,21 @@ final as (
         web_events.device_type,
         web_events.tracking_consent
     from web_events
-    left join nodes as by_user
-        on by_user.node_id = 'crm:' || web_events.user_id
-    left join nodes as by_anonymous
-        on by_anonymous.node_id = 'anon:' || web_events.anonymous_id
-    left join nodes as by_email
-        on by_email.node_id = 'email:' || web_events.email
+    {{ join_identity_nodes('web_events') }}
+),
+
+-- Privacy (issue 6, docs/privacy.md): a web/app event feeds a profile only
+-- with tracking consent, both the event's own flag and the customer's
+-- current tracking consent (a withdrawal drops their earlier tracking too,
+-- from the next run on). Email events have no session and are kept: they
+-- fall under the email channel's consent.
+final as (
+    select resolved.*
+    from resolved
+    left join tracking_consent
+        on resolved.customer_key = tracking_consent.customer_key
+    where resolved.session_id is null
+        or (coalesce(resolved.tracking_consent, false) and coalesce(tracking_consent.granted, true))
 )
 
 select * from final

@@ -1,28 +1,58 @@
--- One row per web/app session (email events have no session): when it
--- started, its customer, device and whether a cart was abandoned in it
--- (add_to_cart and no purchase in the same session).
+-- One row per web/app session (email events have no session) with its
+-- customer: each identifier combination seen in the session resolves through
+-- its user_id (a CRM id), else its anonymous_id, else its email; the session
+-- belongs to the largest customer_key among them (null: an anonymous visitor
+-- who is not a customer). Built from the incremental, identity-free
+-- int_web_sessions and int_web_session_identifiers.
 
 with
 
-events as (
-    select * from {{ ref('int_events_resolved') }}
-    where session_id is not null
+sessions as (
+    select * from {{ ref('int_web_sessions') }}
+),
+
+identifiers as (
+    select * from {{ ref('int_web_session_identifiers') }}
+),
+
+nodes as (
+    select * from {{ ref('int_identity_nodes_resolved') }}
+    where customer_key is not null
+),
+
+tracking_consent as (
+    select * from {{ ref('int_consent_current') }}
+    where channel = 'tracking'
+),
+
+session_customers as (
+    select
+        identifiers.session_id,
+        max({{ resolved_customer_key() }}) as customer_key
+    from identifiers
+    {{ join_identity_nodes('identifiers') }}
+    group by identifiers.session_id
 ),
 
 final as (
     select
-        session_id,
-        max(customer_key) as customer_key,
-        min(event_ts) as session_start_ts,
-        cast(min(event_ts) as date) as session_date,
-        max(device_type) as device_type,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
-        max(case when event_type = 'add_to_cart' then 1 else 0 end) = 1 as has_add_to_cart,
-        max(case when event_type = 'purchase' then 1 else 0 end) = 1 as has_purchase,
-        max(case when event_type = 'add_to_cart' then 1 else 0 end) = 1
-            and max(case when event_type = 'purchase' then 1 else 0 end) = 0 as is_cart_abandoned
-    from events
-    group by session_id
+        sessions.session_id,
+        session_customers.customer_key,
+        sessions.session_start_ts,
+        sessions.session_date,
+        sessions.device_type,
+        sessions.page_views,
+        sessions.has_add_to_cart,
+        sessions.has_purchase,
+        sessions.is_cart_abandoned
+    from sessions
+    left join session_customers
+        on sessions.session_id = session_customers.session_id
+    -- Privacy (issue 6, docs/privacy.md): a customer whose current tracking
+    -- consent is withdrawn loses their earlier sessions from the next run on.
+    left join tracking_consent
+        on session_customers.customer_key = tracking_consent.customer_key
+    where tracking_consent.granted is distinct from false
 )
 
 select * from final

@@ -11,11 +11,25 @@ sessions as (
       and {{ up_to_as_of('session_date') }}
 ),
 
-email_events as (
-    select * from {{ ref('int_events_resolved') }}
+nodes as (
+    select * from {{ ref('int_identity_nodes_resolved') }}
     where customer_key is not null
-      and event_type in ('email_open', 'email_click')
-      and {{ in_window('event_date', 90) }}
+),
+
+-- email opens/clicks per identifier and day, resolved like an event: through
+-- its user_id, else its anonymous_id, else its email
+email_days as (
+    select * from {{ ref('int_email_engagement_daily') }}
+    where {{ in_window('event_date', 90) }}
+),
+
+email_events as (
+    select
+        {{ resolved_customer_key() }} as customer_key,
+        email_days.email_opens,
+        email_days.email_clicks
+    from email_days
+    {{ join_identity_nodes('email_days') }}
 ),
 
 session_features as (
@@ -50,9 +64,10 @@ preferred_device as (
 email_features as (
     select
         customer_key,
-        sum(case when event_type = 'email_open' then 1 else 0 end) as email_opens_90d,
-        sum(case when event_type = 'email_click' then 1 else 0 end) as email_clicks_90d
+        sum(email_opens) as email_opens_90d,
+        sum(email_clicks) as email_clicks_90d
     from email_events
+    where customer_key is not null
     group by customer_key
 ),
 

@@ -43,7 +43,9 @@ aggregated as (
         sum(case when is_completed then 1 else 0 end) as lifetime_orders,
         sum(case when is_completed then revenue_eur else 0 end) as lifetime_revenue,
         sum(case when status = 'cancelled' and {{ in_window('order_date', 365) }} then 1 else 0 end) as cancelled_orders_365d,
-        sum(case when status = 'refunded' and {{ in_window('order_date', 365) }} then 1 else 0 end) as refunded_orders_365d
+        sum(case when status = 'refunded' and {{ in_window('order_date', 365) }} then 1 else 0 end) as refunded_orders_365d,
+        sum(case when is_completed and is_discounted and {{ in_window('order_date', 365) }} then 1 else 0 end) as discounted_orders_365d,
+        count(distinct case when is_completed and {{ in_window('order_date', 365) }} then channel end) as order_channels_365d
     from orders
     group by customer_key
 ),

@@ -1,9 +1,11 @@
 -- One row per resolved customer: a component of the identity graph that
 -- holds at least one CRM record or one order (anonymous visitors and email
--- recipients alone are not customers). customer_key is a stable,
--- deterministic hash: 'c_' || md5 of the smallest CRM id in the component,
--- else of its smallest email (guest checkouts), else of 'order:' || its
--- smallest order id (a guest whose email is excluded or missing).
+-- recipients alone are not customers). customer_key comes from the key
+-- registry int_customer_keys: stable across runs (a customer keeps its key
+-- when new data arrives; merges keep the oldest key, see
+-- int_customer_key_changes). A customer's first key is 'c_' || md5 of its
+-- smallest CRM id, else its smallest email (guest checkouts), else
+-- 'order:' || its smallest order id.
 
 with
 
@@ -11,12 +13,14 @@ components as (
     select * from {{ ref('int_identity_components') }}
 ),
 
+keys as (
+    select distinct component_id, customer_key, key_basis
+    from {{ ref('int_customer_keys') }}
+),
+
 per_component as (
     select
         component_id,
-        min(case when node_type = 'crm' then node_value end) as min_crm_id,
-        min(case when node_type = 'email' then node_value end) as min_email,
-        min(case when node_type = 'order' then node_value end) as min_order_id,
         sum(case when is_crm_record then 1 else 0 end) as crm_record_count,
         sum(case when node_type = 'order' then 1 else 0 end) as order_count,
         count(*) as node_count
@@ -24,26 +28,19 @@ per_component as (
     group by component_id
 ),
 
-customers as (
-    select *
-    from per_component
-    where crm_record_count > 0 or order_count > 0
-),
-
 final as (
     select
-        'c_' || {{ dbt.hash("coalesce(min_crm_id, min_email, 'order:' || min_order_id)") }} as customer_key,
-        component_id,
-        case
-            when min_crm_id is not null then 'crm_id'
-            when min_email is not null then 'email'
-            else 'order_id'
-        end as key_basis,
-        crm_record_count,
-        crm_record_count = 0 as is_guest,
-        order_count,
-        node_count
-    from customers
+        keys.customer_key,
+        per_component.component_id,
+        keys.key_basis,
+        per_component.crm_record_count,
+        per_component.crm_record_count = 0 as is_guest,
+        per_component.order_count,
+        per_component.node_count
+    from per_component
+    inner join keys
+        on per_component.component_id = keys.component_id
+    where per_component.crm_record_count > 0 or per_component.order_count > 0
 )
 
 select * from final

@@ -1,13 +1,11 @@
--- Connected components of the identity graph by min-label propagation:
--- every node starts with its own id as label and, in each pass, takes the
--- smallest label among itself and its neighbours. After as many passes as
--- the longest shortest path in a component, every node carries the
--- component's smallest node id. The passes are unrolled with a Jinja loop
--- (var identity_label_passes), so the query terminates on any input,
--- cycles included; the test assert_identity_labels_converged fails when a
--- component needs more passes than configured. Each pass reads the previous
--- one once, so the plan stays linear in the number of passes.
-{%- set passes = var('identity_label_passes', 12) | int %}
+-- Connected components of the identity graph: every node with the smallest
+-- node_id (= smallest node_key) of its component. Computed on the integer
+-- node keys by the dispatched macro connected_components
+-- (macros/identity/connected_components.sql): on DuckDB a recursive CTE
+-- keyed on the node (USING KEY) that only revisits nodes whose label just
+-- dropped, so it stops when nothing changes and terminates on any input
+-- (labels only decrease); elsewhere min-label propagation unrolled for var
+-- identity_label_passes passes.
 
 with
 
@@ -16,44 +14,28 @@ nodes as (
 ),
 
 edges as (
-    select * from {{ ref('int_identity_edges') }}
+    select key_a, key_b from {{ ref('int_identity_edges') }}
 ),
 
--- both directions plus a self-loop, so one join keeps a node's own label
-neighbours as (
-    select node_a as node_id, node_b as neighbour_id from edges
-    union all
-    select node_b as node_id, node_a as neighbour_id from edges
-    union all
-    select node_id, node_id as neighbour_id from nodes
+labels as (
+    {{ segments.connected_components('nodes', 'node_key', 'edges', 'key_a', 'key_b') }}
 ),
-
-pass_0 as (
-    select node_id, node_id as label from nodes
-),
-{% for i in range(1, passes + 1) %}
-pass_{{ i }} as (
-    select
-        neighbours.node_id,
-        min(pass_{{ i - 1 }}.label) as label
-    from pass_{{ i - 1 }}
-    inner join neighbours
-        on pass_{{ i - 1 }}.node_id = neighbours.neighbour_id
-    group by neighbours.node_id
-),
-{% endfor %}
 
 final as (
     select
         nodes.node_id,
+        nodes.node_key,
         nodes.node_type,
         nodes.node_value,
         nodes.is_crm_record,
         nodes.is_excluded,
-        pass_{{ passes }}.label as component_id
+        component_nodes.node_id as component_id,
+        labels.component_key
     from nodes
-    inner join pass_{{ passes }}
-        on nodes.node_id = pass_{{ passes }}.node_id
+    inner join labels
+        on nodes.node_key = labels.node_key
+    inner join nodes as component_nodes
+        on labels.component_key = component_nodes.node_key
 )
 
 select * from final

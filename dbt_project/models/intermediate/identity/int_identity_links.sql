@@ -1,99 +1,78 @@
 -- Every observation that two identifiers belong to the same person, one row
--- per (identifier, identifier, source record). Identifiers are typed node
+-- per (identifier, identifier, link source). Identifiers are typed node
 -- ids: crm:<crm_id>, email:<normalized email>, phone:<E.164>,
--- anon:<anonymous_id>, order:<order_id>. A login's user_id is a CRM id.
+-- anon:<anonymous_id>, order:<order_id>. A login's user_id is a CRM id; a
+-- purchase event carries its order_id.
+-- crm_id is the CRM id the link implies (null for order-email and fuzzy
+-- links): an identifier tied to too many CRM ids is a super-node
+-- (int_identity_nodes). Each staging model is read once.
 
 with
 
 crm_customers as (
-    select * from {{ ref('stg_crm__customers') }}
+    select crm_id, email, phone_e164
+    from {{ ref('stg_crm__customers') }}
 ),
 
-web_events as (
-    select * from {{ ref('stg_events__web_events') }}
-),
-
-order_lines as (
-    select * from {{ ref('stg_orders__order_lines') }}
-),
-
-crm_email as (
+-- logins tie a cookie to a CRM id; a purchase event ties the cookie to its
+-- order (a guest's browsing to the guest checkout)
+event_links as (
     select distinct
-        'crm:' || crm_id as node_a,
-        'email:' || email as node_b,
-        'crm_email' as link_source,
-        crm_id
-    from crm_customers
-    where email is not null
+        event_type = 'login' as is_login,
+        user_id,
+        anonymous_id,
+        order_id
+    from {{ ref('stg_events__web_events') }}
+    where anonymous_id is not null
+      and ((event_type = 'login' and user_id is not null)
+           or (event_type = 'purchase' and order_id is not null))
 ),
 
-crm_phone as (
-    select distinct
-        'crm:' || crm_id as node_a,
-        'phone:' || phone_e164 as node_b,
-        'crm_phone' as link_source,
-        crm_id
-    from crm_customers
-    where phone_e164 is not null
+orders as (
+    select distinct order_id, crm_id, email
+    from {{ ref('stg_orders__order_lines') }}
+    where crm_id is not null or email is not null
 ),
 
-login_anonymous as (
-    select distinct
-        'crm:' || user_id as node_a,
-        'anon:' || anonymous_id as node_b,
-        'login' as link_source,
-        user_id as crm_id
-    from web_events
-    where event_type = 'login'
-      and user_id is not null
-      and anonymous_id is not null
-),
-
-order_crm as (
-    select distinct
-        'order:' || order_id as node_a,
-        'crm:' || crm_id as node_b,
-        'order_crm' as link_source,
-        crm_id
-    from order_lines
-    where crm_id is not null
-),
-
-order_email as (
-    select distinct
-        'order:' || order_id as node_a,
-        'email:' || email as node_b,
-        'order_email' as link_source,
-        cast(null as {{ dbt.type_string() }}) as crm_id
-    from order_lines
-    where email is not null
-),
-
--- an order that names both a CRM id and an email also ties that email to the
--- CRM id (used only to count how widely an email is shared)
-order_email_crm as (
-    select distinct
-        'crm:' || crm_id as node_a,
-        'email:' || email as node_b,
-        'order_email_crm' as link_source,
-        crm_id
-    from order_lines
-    where email is not null
-      and crm_id is not null
+fuzzy as (
+    select crm_id_a, crm_id_b
+    from {{ ref('int_identity_fuzzy_matches') }}
+    where is_match and {{ 'true' if var('identity_fuzzy_enabled', true) else 'false' }}
 ),
 
 final as (
-    select * from crm_email
+    select 'crm:' || crm_id as node_a, 'email:' || email as node_b, 'crm_email' as link_source, crm_id
+    from crm_customers
+    where email is not null
     union all
-    select * from crm_phone
+    select 'crm:' || crm_id, 'phone:' || phone_e164, 'crm_phone', crm_id
+    from crm_customers
+    where phone_e164 is not null
     union all
-    select * from login_anonymous
+    select distinct 'crm:' || user_id, 'anon:' || anonymous_id, 'login', user_id
+    from event_links
+    where is_login
     union all
-    select * from order_crm
+    select distinct 'order:' || order_id, 'anon:' || anonymous_id, 'purchase_event', user_id
+    from event_links
+    where not is_login
     union all
-    select * from order_email
+    select distinct 'order:' || order_id, 'crm:' || crm_id, 'order_crm', crm_id
+    from orders
+    where crm_id is not null
     union all
-    select * from order_email_crm
+    select distinct 'order:' || order_id, 'email:' || email, 'order_email', cast(null as {{ dbt.type_string() }})
+    from orders
+    where email is not null
+    union all
+    -- an order that names both a CRM id and an email also ties that email to
+    -- the CRM id (used only to count how widely an email is shared)
+    select distinct 'crm:' || crm_id, 'email:' || email, 'order_email_crm', crm_id
+    from orders
+    where email is not null and crm_id is not null
+    union all
+    select 'crm:' || crm_id_a, 'crm:' || crm_id_b, 'fuzzy_match', cast(null as {{ dbt.type_string() }})
+    from fuzzy
 )
 
 select * from final

@@ -1,7 +1,18 @@
--- One row per identifier seen in any source. An email, phone or anonymous id
--- tied to more than var('identity_max_crm_ids_per_identifier') distinct CRM
--- ids (a placeholder like test@example.com, a shop phone, a shared device)
--- is excluded: it stays a node but links nobody.
+-- One row per identifier that takes part in identity resolution: both ends
+-- of every link, every CRM record and every order (an order without CRM id
+-- or email is a customer of its own). node_key is a dense integer id in
+-- node_id order (the components are computed on integers, and the smallest
+-- node_key of a component is its smallest node_id).
+--
+-- An email, phone or anonymous id tied to more distinct CRM ids than its
+-- limit (var identity_max_crm_ids_by_type[node_type], else
+-- var identity_max_crm_ids_per_identifier) is a super-node: a placeholder
+-- like test@example.com, a shop phone, a shared device. It stays a node
+-- but links nobody (is_excluded); int_identity_supernodes lists them.
+-- Identifiers seen only in events (anonymous visitors who never log in,
+-- email recipients) are not nodes: they cannot make anybody a customer.
+{%- set default_limit = var('identity_max_crm_ids_per_identifier', 5) | int %}
+{%- set limits = var('identity_max_crm_ids_by_type', {}) or {} %}
 
 with
 
@@ -10,39 +21,25 @@ links as (
 ),
 
 crm_customers as (
-    select * from {{ ref('stg_crm__customers') }}
+    select crm_id from {{ ref('stg_crm__customers') }}
 ),
 
-web_events as (
-    select * from {{ ref('stg_events__web_events') }}
-),
-
-order_lines as (
-    select * from {{ ref('stg_orders__order_lines') }}
+orders as (
+    select distinct order_id from {{ ref('stg_orders__order_lines') }}
 ),
 
 observed as (
-    select 'crm:' || crm_id as node_id, 'crm' as node_type, crm_id as node_value from crm_customers
+    select node_a as node_id from links
     union all
-    select 'email:' || email, 'email', email from crm_customers where email is not null
+    select node_b from links
     union all
-    select 'phone:' || phone_e164, 'phone', phone_e164 from crm_customers where phone_e164 is not null
+    select 'crm:' || crm_id from crm_customers
     union all
-    select 'crm:' || user_id, 'crm', user_id from web_events where user_id is not null
-    union all
-    select 'anon:' || anonymous_id, 'anon', anonymous_id from web_events where anonymous_id is not null
-    union all
-    select 'email:' || email, 'email', email from web_events where email is not null
-    union all
-    select 'order:' || order_id, 'order', order_id from order_lines
-    union all
-    select 'crm:' || crm_id, 'crm', crm_id from order_lines where crm_id is not null
-    union all
-    select 'email:' || email, 'email', email from order_lines where email is not null
+    select 'order:' || order_id from orders
 ),
 
 nodes as (
-    select distinct node_id, node_type, node_value from observed
+    select distinct node_id from observed
 ),
 
 crm_ids_per_identifier as (
@@ -55,24 +52,44 @@ crm_ids_per_identifier as (
     group by node_b
 ),
 
-crm_records as (
-    select distinct 'crm:' || crm_id as node_id from crm_customers
-),
-
-final as (
+typed as (
     select
         nodes.node_id,
-        nodes.node_type,
-        nodes.node_value,
-        crm_records.node_id is not null as is_crm_record,
-        coalesce(crm_ids_per_identifier.linked_crm_ids, 0) as linked_crm_ids,
-        coalesce(crm_ids_per_identifier.linked_crm_ids, 0)
-            > {{ var('identity_max_crm_ids_per_identifier', 5) }} as is_excluded
+        split_part(nodes.node_id, ':', 1) as node_type,
+        substr(nodes.node_id, strpos(nodes.node_id, ':') + 1) as node_value,
+        crm_customers.crm_id is not null as is_crm_record,
+        coalesce(crm_ids_per_identifier.linked_crm_ids, 0) as linked_crm_ids
     from nodes
     left join crm_ids_per_identifier
         on nodes.node_id = crm_ids_per_identifier.node_id
-    left join crm_records
-        on nodes.node_id = crm_records.node_id
+    left join crm_customers
+        on nodes.node_id = 'crm:' || crm_customers.crm_id
+),
+
+{%- set limit_expr -%}
+    {%- if limits | length > 0 -%}
+        case node_type
+            {%- for node_type, limit in limits.items() %}
+            when '{{ node_type }}' then {{ limit | int }}
+            {%- endfor %}
+            else {{ default_limit }}
+        end
+    {%- else -%}
+        {{ default_limit }}
+    {%- endif -%}
+{%- endset %}
+
+final as (
+    select
+        row_number() over (order by node_id) as node_key,
+        node_id,
+        node_type,
+        node_value,
+        is_crm_record,
+        linked_crm_ids,
+        {{ limit_expr }} as max_crm_ids,
+        linked_crm_ids > {{ limit_expr }} as is_excluded
+    from typed
 )
 
 select * from final

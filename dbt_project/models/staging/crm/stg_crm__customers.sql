@@ -19,16 +19,21 @@ calling_codes as (
 typed as (
     select
         {{ blank_to_null('crm_id') }} as crm_id,
-        {{ blank_to_null('first_name') }} as first_name,
-        {{ blank_to_null('last_name') }} as last_name,
+        {{ clean_name('first_name') }} as first_name,
+        {{ clean_name('last_name') }} as last_name,
+        {{ name_key('first_name') }} as first_name_key,
+        {{ name_key('last_name') }} as last_name_key,
         {{ blank_to_null('email') }} as email_raw,
         {{ normalize_email('email') }} as email,
         {{ blank_to_null('phone') }} as phone_raw,
+        {{ is_placeholder_phone('phone') }} as phone_is_placeholder,
         {{ blank_to_null('birth_date') }} as birth_date_raw,
-        {{ parse_date('birth_date') }} as birth_date,
-        {{ blank_to_null('street') }} as street,
-        {{ blank_to_null('city') }} as city,
-        {{ blank_to_null('postal_code') }} as postal_code,
+        {{ parse_birth_date('birth_date') }} as birth_date,
+        {{ clean_name('street') }} as street,
+        {{ street_key('street') }} as street_key,
+        {{ clean_name('city') }} as city,
+        {{ name_key('city') }} as city_key,
+        {{ normalize_postal_code('postal_code') }} as postal_code,
         {{ blank_to_null('country') }} as country_raw,
         {{ blank_to_null('signup_date') }} as signup_date_raw,
         {{ parse_date('signup_date') }} as signup_date,
@@ -70,7 +75,7 @@ ranked as (
     where crm_id is not null
 ),
 
-final as (
+flagged as (
     select
         crm_id,
         first_name,
@@ -103,9 +108,33 @@ final as (
         _file_name,
         _batch_id,
         _row_number,
-        _loaded_at
+        _loaded_at,
+        -- matching keys (identity resolution) and further flags
+        first_name_key,
+        last_name_key,
+        street_key,
+        city_key,
+        coalesce(phone_is_placeholder, false) as phone_is_placeholder,
+        not {{ is_valid_postal_code('postal_code', 'country_code') }} as postal_code_is_invalid
     from ranked
     where version_rank = 1
+),
+
+final as (
+    select
+        flagged.*,
+        -- every field whose delivered value could not be normalised, comma-separated
+        nullif(concat_ws(',',
+            case when email_is_invalid then 'email' end,
+            case when phone_is_invalid then 'phone' end,
+            case when birth_date_is_invalid then 'birth_date' end,
+            case when postal_code_is_invalid then 'postal_code' end,
+            case when country_is_unknown then 'country' end,
+            case when signup_date_is_invalid then 'signup_date' end,
+            case when opt_in_is_invalid then 'opt_in' end,
+            case when updated_at_is_invalid then 'updated_at' end
+        ), '') as normalization_issues
+    from flagged
 )
 
 select * from final

@@ -1,10 +1,24 @@
 -- One row per event_id (a re-delivered event: the latest load wins), cast
 -- and normalised. Timestamps are UTC.
+-- Incremental: a run parses only the raw rows loaded since the newest
+-- _loaded_at already staged (macros/incremental/incremental.sql); a
+-- re-delivered event replaces its earlier version (delete+insert on
+-- event_id). Loads are stamped in load order, so the newer load always wins,
+-- as in a full refresh.
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
 with
 
 source as (
     select * from {{ source('events', 'web_events') }}
+    {%- if is_incremental() %}
+    where _loaded_at > {{ loaded_watermark() }}
+    {%- endif %}
 ),
 
 typed as (

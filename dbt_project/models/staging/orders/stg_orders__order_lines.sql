@@ -1,11 +1,22 @@
 -- One row per (order_id, line_number): a re-delivered line, the latest load
 -- wins. Amounts are cast to decimals in the order currency and converted to
 -- EUR with the currency_rates seed.
+-- Incremental like stg_events__web_events: only raw rows loaded since the
+-- newest staged _loaded_at; a re-delivered line replaces its earlier version.
+{{ config(
+    materialized='incremental',
+    unique_key=['order_id', 'line_number_raw'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
 with
 
 source as (
     select * from {{ source('orders', 'order_lines') }}
+    {%- if is_incremental() %}
+    where _loaded_at > {{ loaded_watermark() }}
+    {%- endif %}
 ),
 
 currency_rates as (

@@ -1,0 +1,44 @@
+-- One row per web/app session, before identity: when it started, its device,
+-- page views and whether a cart was abandoned (add_to_cart and no purchase in
+-- the same session). No customer here, so new identity links never
+-- invalidate it; int_sessions_resolved adds the customer.
+-- Privacy (issue 6, docs/privacy.md): only events that carry tracking
+-- consent count; a customer's later withdrawal is applied in
+-- int_sessions_resolved.
+-- Incremental: the sessions touched by events loaded since the last build
+-- (late events included) are recomputed from all their staged events.
+{{ config(
+    materialized='incremental',
+    unique_key='session_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
+with
+
+web_events as (
+    select * from {{ ref('stg_events__web_events') }}
+    where session_id is not null
+      and coalesce(tracking_consent, false)
+    {%- if is_incremental() %}
+      and session_id in ({{ touched_session_ids(loaded_watermark('_max_loaded_at')) }})
+    {%- endif %}
+),
+
+final as (
+    select
+        session_id,
+        min(event_ts) as session_start_ts,
+        cast(min(event_ts) as date) as session_date,
+        max(device_type) as device_type,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
+        max(case when event_type = 'add_to_cart' then 1 else 0 end) = 1 as has_add_to_cart,
+        max(case when event_type = 'purchase' then 1 else 0 end) = 1 as has_purchase,
+        max(case when event_type = 'add_to_cart' then 1 else 0 end) = 1
+            and max(case when event_type = 'purchase' then 1 else 0 end) = 0 as is_cart_abandoned,
+        max(_loaded_at) as _max_loaded_at
+    from web_events
+    group by session_id
+)
+
+select * from final

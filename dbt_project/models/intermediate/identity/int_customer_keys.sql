@@ -1,0 +1,167 @@
+{{ config(
+    materialized='incremental',
+    unique_key='anchor_node_id',
+    incremental_strategy='delete+insert',
+    full_refresh=false,
+) }}
+-- The customer key registry: every anchor identifier (CRM record or order)
+-- of every customer with the customer_key it belongs to. Incremental and
+-- never rebuilt by --full-refresh: it is the memory that keeps keys stable
+-- across runs.
+--
+-- Each run, for every current customer (component with a CRM record or
+-- order):
+--   * its anchors' keys from the last run are looked up;
+--   * a previous key stays with the component that holds most of its
+--     anchors (ties: smallest component_id); the other parts of a split get
+--     new keys;
+--   * a component holding several previous keys (a merge) keeps the oldest
+--     (first_assigned_at, then the smallest key);
+--   * a component without a previous key gets 'c_' || md5 of its smallest
+--     crm_id, else its smallest email, else 'order:' || smallest order id
+--     (the key of the first run), or md5('split:' || that) when that key
+--     is still held by another customer.
+-- previous_customer_key keeps the anchor's key before this run;
+-- int_customer_key_changes records merges and splits from it.
+
+with
+
+components as (
+    select * from {{ ref('int_identity_components') }}
+),
+
+per_component as (
+    select
+        component_id,
+        min(case when node_type = 'crm' then node_value end) as min_crm_id,
+        min(case when node_type = 'email' then node_value end) as min_email,
+        min(case when node_type = 'order' then node_value end) as min_order_id
+    from components
+    group by component_id
+    having sum(case when is_crm_record or node_type = 'order' then 1 else 0 end) > 0
+),
+
+anchors as (
+    select
+        components.node_id as anchor_node_id,
+        components.component_id
+    from components
+    inner join per_component
+        on components.component_id = per_component.component_id
+    where components.node_type in ('crm', 'order')
+),
+
+previous as (
+    {%- if is_incremental() %}
+    select anchor_node_id, customer_key, key_basis, first_assigned_at
+    from {{ this }}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as anchor_node_id,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
+        cast(null as {{ dbt.type_string() }}) as key_basis,
+        cast(null as {{ dbt.type_timestamp() }}) as first_assigned_at
+    where 1 = 0
+    {%- endif %}
+),
+
+previous_keys as (
+    select customer_key, min(first_assigned_at) as key_since, min(key_basis) as key_basis
+    from previous
+    group by customer_key
+),
+
+-- how many anchors of each previous key each component holds
+claims as (
+    select
+        anchors.component_id,
+        previous.customer_key,
+        count(*) as anchor_count
+    from anchors
+    inner join previous
+        on anchors.anchor_node_id = previous.anchor_node_id
+    group by anchors.component_id, previous.customer_key
+),
+
+-- split: a previous key stays with the component holding most of its anchors
+key_owner as (
+    select component_id, customer_key
+    from (
+        select
+            claims.*,
+            row_number() over (
+                partition by customer_key order by anchor_count desc, component_id
+            ) as owner_rank
+        from claims
+    ) as ranked
+    where owner_rank = 1
+),
+
+-- merge: a component owning several previous keys keeps the oldest
+kept as (
+    select component_id, customer_key, key_basis, key_since
+    from (
+        select
+            key_owner.component_id,
+            key_owner.customer_key,
+            previous_keys.key_basis,
+            previous_keys.key_since,
+            row_number() over (
+                partition by key_owner.component_id
+                order by previous_keys.key_since, key_owner.customer_key
+            ) as keep_rank
+        from key_owner
+        inner join previous_keys
+            on key_owner.customer_key = previous_keys.customer_key
+    ) as ranked
+    where keep_rank = 1
+),
+
+derived as (
+    select
+        component_id,
+        coalesce(min_crm_id, min_email, 'order:' || min_order_id) as basis_value,
+        case
+            when min_crm_id is not null then 'crm_id'
+            when min_email is not null then 'email'
+            else 'order_id'
+        end as key_basis
+    from per_component
+),
+
+assigned as (
+    select
+        derived.component_id,
+        case
+            when kept.customer_key is not null then kept.customer_key
+            when previous_keys.customer_key is not null
+                then 'c_' || {{ dbt.hash("'split:' || derived.basis_value") }}
+            else 'c_' || {{ dbt.hash("derived.basis_value") }}
+        end as customer_key,
+        coalesce(kept.key_basis, derived.key_basis) as key_basis,
+        coalesce(kept.key_since, current_timestamp) as first_assigned_at
+    from derived
+    left join kept
+        on derived.component_id = kept.component_id
+    left join previous_keys
+        on previous_keys.customer_key = 'c_' || {{ dbt.hash("derived.basis_value") }}
+),
+
+final as (
+    select
+        anchors.anchor_node_id,
+        anchors.component_id,
+        assigned.customer_key,
+        assigned.key_basis,
+        cast(assigned.first_assigned_at as {{ dbt.type_timestamp() }}) as first_assigned_at,
+        previous.customer_key as previous_customer_key,
+        '{{ invocation_id }}' as dbt_invocation_id,
+        cast(current_timestamp as {{ dbt.type_timestamp() }}) as assigned_at
+    from anchors
+    inner join assigned
+        on anchors.component_id = assigned.component_id
+    left join previous
+        on anchors.anchor_node_id = previous.anchor_node_id
+)
+
+select * from final
