@@ -4,7 +4,10 @@ A throwaway PostgreSQL server is started from the installed binaries
 (/usr/lib/postgresql/*/bin, `make portability-deps` installs them), the tiny
 sample's raw layer (as the project's loader wrote it into DuckDB) is copied
 into raw.*, then `dbt build --target postgres` runs every seed, model, data
-test and unit test. The macros of macros/cross_db must give the DuckDB
+test and unit test, and every model must hold what the DuckDB build holds.
+A second build one day later runs the incremental models incrementally
+(segment_history and the customer key registry keep their history) and must
+again equal DuckDB's second build. The macros of macros/cross_db must give the DuckDB
 answers on the probe inputs (cross_db_probe.py). The server is stopped and
 removed at the end.
 """
@@ -17,11 +20,15 @@ from pathlib import Path
 import pytest
 
 from portability_helpers import (
+    AS_OF,
+    NEXT_AS_OF,
     ThrowawayPostgres,
     assert_same_probe,
     assert_same_results,
+    assert_same_tables,
     copy_raw_to_postgres,
     manifest_counts,
+    postgres_tables,
     query_postgres,
     run_dbt,
     run_probe,
@@ -64,9 +71,28 @@ def test_tiny_sample_builds_on_postgres_with_the_duckdb_segments(postgres, duckd
         assert counts == expected, f"ran {counts}, project has {expected}"
 
         assert_same_results(duckdb_reference.results, query_postgres(conn), "postgres")
+        assert_same_tables(duckdb_reference.tables, postgres_tables(conn, list(duckdb_reference.tables)), "postgres")
     finally:
         conn.close()
     print(f"postgres: raw copy + dbt build in {time.monotonic() - started:.1f} s (build {build.seconds:.1f} s)")
+
+
+def test_next_day_build_on_postgres_keeps_history_like_duckdb(postgres, duckdb_reference, dbt_work: Path):
+    """Runs after the first build: the incremental models take their incremental path."""
+    started = time.monotonic()
+    build = run_dbt("build", "postgres", dbt_work, postgres.dbt_env(), as_of=NEXT_AS_OF)
+    counts, problems = run_results_problems(dbt_work / "target" / "run_results.json")
+    assert build.returncode == 0 and not problems, "\n".join(problems) or build.output[-4000:]
+    conn = postgres.connect()
+    try:
+        actual = postgres_tables(conn, list(duckdb_reference.next_day_tables))
+    finally:
+        conn.close()
+    history = actual["marts.segment_history"]
+    as_of_dates = {row[history["columns"].index("as_of_date")] for row in history["rows"]}
+    assert as_of_dates == {AS_OF, NEXT_AS_OF}, as_of_dates
+    assert_same_tables(duckdb_reference.next_day_tables, actual, "postgres")
+    print(f"postgres: next-day build in {time.monotonic() - started:.1f} s")
 
 
 def test_cross_db_macros_give_the_duckdb_answers_on_postgres(postgres, duckdb_reference, dbt_work: Path):

@@ -16,7 +16,8 @@
                              (salted pseudonyms: sha256(salt || value)); for a
                              plain key, dbt.hash (md5) is enough.
   arg_max(value, key)        aggregate: value of the row with the largest key
-  arg_min(value, key)        (smallest key); rows with a null key are ignored;
+  arg_min(value, key)        (smallest key); rows with a null key or a null
+                             value are ignored (DuckDB's definition);
                              ties give any of the tied values, so break ties in
                              the key (e.g. key = a string 'ts|id') when it matters.
 #}
@@ -119,11 +120,11 @@
 {%- endmacro %}
 
 {% macro postgres__arg_max(value, key, direction) -%}
-    (array_agg({{ value }} order by {{ key }} {{ direction }}) filter (where {{ key }} is not null))[1]
+    (array_agg({{ value }} order by {{ key }} {{ direction }}) filter (where {{ key }} is not null and {{ value }} is not null))[1]
 {%- endmacro %}
 
 {% macro spark__arg_max(value, key, direction) -%}
-    {{ 'max_by' if direction == 'desc' else 'min_by' }}({{ value }}, {{ key }})
+    {{ 'max_by' if direction == 'desc' else 'min_by' }}({{ value }}, case when {{ value }} is not null then {{ key }} end)
 {%- endmacro %}
 
 {% macro default__arg_max(value, key, direction) -%}

@@ -84,3 +84,17 @@
 {% macro default__regexp_contains(expr, pattern) -%}
     {{ segments._cross_db_missing("regexp_contains") }}
 {%- endmacro %}
+
+
+{#
+  regexp_word_boundary(): the zero-width word-boundary escape to put into a
+  pattern: \b in RE2 (DuckDB) and Java (Spark), \y in PostgreSQL (where \b
+  is a backspace).
+#}
+{% macro regexp_word_boundary() -%}
+    {{ return(adapter.dispatch('regexp_word_boundary', 'segments')()) }}
+{%- endmacro %}
+
+{% macro default__regexp_word_boundary() -%}\b{%- endmacro %}
+
+{% macro postgres__regexp_word_boundary() -%}\y{%- endmacro %}

@@ -83,7 +83,7 @@ final as (
         customer_key,
         -- rounded: a float sum depends on the order rows arrive in, and an
         -- incremental build must equal a full refresh (tests/dbt/test_incremental.py)
-        cast(round(sum(decayed_weight), 6) as double precision) as engagement_decayed,
+        cast(round(sum(decayed_weight), 6) as {{ segments.type_double() }}) as engagement_decayed,
         max(case when is_self_initiated then engaged_on end) as last_engaged_on
     from decayed
     group by customer_key
