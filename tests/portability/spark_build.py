@@ -9,9 +9,14 @@
    them) are copied into raw.* of that session's catalog, types preserved.
 3. `dbt build --target spark`: every model, data test and unit test.
    Its run_results.json is kept as <work>/build_run_results.json.
-4. The compared results (portability_helpers.COMPARED_QUERIES), the
-   cross_db macro probe (cross_db_probe.py) and the timings are written to
-   --out as JSON.
+4. The compared results (portability_helpers.COMPARED_QUERIES), every
+   model's content (canonical_rows), the cross_db macro probe
+   (cross_db_probe.py) are collected.
+5. `dbt run --target spark` one day later (NEXT_AS_OF): the incremental
+   models take their incremental path (delete+insert through a staging
+   table, macros/cross_db/spark_incremental.sql); every model's content
+   again. Models only: the data tests ran in step 3.
+Everything, with the timings, is written to --out as JSON.
 
 Run by tests/portability/test_spark_build.py in a subprocess, so the JVM and
 dbt's global state never live in the pytest process.
@@ -31,20 +36,28 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cross_db_probe import probe  # noqa: E402
-from portability_helpers import AS_OF, COMPARED_QUERIES, DBT_PROJECT, read_raw_tables  # noqa: E402
+from portability_helpers import (  # noqa: E402
+    AS_OF,
+    COMPARED_QUERIES,
+    DBT_PROJECT,
+    NEXT_AS_OF,
+    canonical_rows,
+    model_relations,
+    read_raw_tables,
+)
 
 SPARK_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "INTEGER": "int", "TIMESTAMP": "timestamp",
                "BOOLEAN": "boolean", "DOUBLE": "double", "DATE": "date"}
 
 
-def dbt(command: str, work: Path) -> float:
+def dbt(command: str, work: Path, as_of: str = AS_OF) -> float:
     from dbt.cli.main import dbtRunner
 
     started = time.monotonic()
     result = dbtRunner().invoke([
         command, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--target", "spark",
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-        "--vars", f'{{as_of_date: "{AS_OF}"}}',
+        "--vars", f'{{as_of_date: "{as_of}"}}',
     ])
     if not result.success:
         raise SystemExit(f"dbt {command} --target spark failed: {result.exception or 'see run_results.json'}")
@@ -62,6 +75,14 @@ def copy_raw(spark, warehouse: Path) -> dict[str, int]:
         df.write.mode("overwrite").format("parquet").saveAsTable(f"raw.`{table.name}`")
         counts[table.name] = len(table.rows)
     return counts
+
+
+def spark_tables(spark, relations: list[str]) -> dict[str, dict]:
+    out = {}
+    for relation in relations:
+        frame = spark.sql(f"select * from {relation}")
+        out[relation] = canonical_rows(frame.columns, [tuple(row) for row in frame.collect()])
+    return out
 
 
 def plain(value):
@@ -97,12 +118,19 @@ def main() -> None:
     shutil.copy(args.work / "target" / "run_results.json", args.work / "build_run_results.json")
     results = {key: [[plain(v) for v in row] for row in spark.sql(sql).collect()]
                for key, sql in COMPARED_QUERIES.items()}
+    relations = model_relations(args.work / "target" / "manifest.json")
+    t = time.monotonic()
+    tables = spark_tables(spark, relations)
+    timings["collect"] = time.monotonic() - t
     t = time.monotonic()
     probe_rows = probe("spark", args.work)
     timings["probe"] = time.monotonic() - t
+    timings["next_day_run"] = dbt("run", args.work, as_of=NEXT_AS_OF)
+    next_day_tables = spark_tables(spark, relations)
     timings["total"] = time.monotonic() - started
-    args.out.write_text(json.dumps({"raw_rows": counts, "timings": timings, "results": results,
-                                    "probe": probe_rows, "spark_version": spark.version}))
+    args.out.write_text(json.dumps({"raw_rows": counts, "timings": timings, "results": results, "tables": tables,
+                                    "next_day_tables": next_day_tables, "probe": probe_rows,
+                                    "spark_version": spark.version}))
     spark.stop()
 
 
