@@ -88,8 +88,9 @@ ui: airflow-init dbt-parse
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+# The Spark portability build (marker spark) takes tens of minutes on 2 cores: make test-portability runs it.
 test: install chromium portability-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not spark" $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

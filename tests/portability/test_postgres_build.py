@@ -15,6 +15,7 @@ removed at the end.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import pytest
 from portability_helpers import (
     AS_OF,
     NEXT_AS_OF,
+    DbtCommand,
     ThrowawayPostgres,
     assert_same_probe,
     assert_same_results,
@@ -49,36 +51,57 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def dbt_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One target/ for both tests, so the second dbt invocation parses partially."""
+    """One target/ for every dbt invocation of this module, so later ones parse partially."""
     return tmp_path_factory.mktemp("postgres-dbt")
 
 
-def test_tiny_sample_builds_on_postgres_with_the_duckdb_segments(postgres, duckdb_reference, dbt_work: Path):
-    tmp_path = dbt_work
+@dataclass(frozen=True)
+class FirstBuild:
+    """The raw copy and the first `dbt build --target postgres`, as every test of this module starts from it."""
+
+    copied: dict[str, int]
+    build: DbtCommand
+    counts: dict[str, int]      # what ran, by resource type
+    problems: list[str]         # what did not pass
+    expected: dict[str, int]    # what the project has, by resource type
+    results: dict[str, list[tuple]]
+    tables: dict[str, dict]
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def first_build(postgres, duckdb_reference, dbt_work: Path) -> FirstBuild:
+    """A fixture, not a test, so each test stands alone (order, pytest -k, xdist)."""
     started = time.monotonic()
     conn = postgres.connect()
     try:
         copied = copy_raw_to_postgres(duckdb_reference.raw_tables, conn)
-        assert sum(copied.values()) > 1000, copied
-
-        env = postgres.dbt_env()
-        build = run_dbt("build", "postgres", tmp_path, env)
-        counts, problems = run_results_problems(tmp_path / "target" / "run_results.json")
-        assert build.returncode == 0 and not problems, "\n".join(problems) or build.output[-4000:]
-
-        # every model, seed, data test and unit test of the project ran, and passed
-        expected = manifest_counts(tmp_path / "target" / "manifest.json")
-        assert counts == expected, f"ran {counts}, project has {expected}"
-
-        assert_same_results(duckdb_reference.results, query_postgres(conn), "postgres")
-        assert_same_tables(duckdb_reference.tables, postgres_tables(conn, list(duckdb_reference.tables)), "postgres")
+        build = run_dbt("build", "postgres", dbt_work, postgres.dbt_env())
+        counts, problems = run_results_problems(dbt_work / "target" / "run_results.json")
+        expected = manifest_counts(dbt_work / "target" / "manifest.json")
+        results = query_postgres(conn) if build.returncode == 0 else {}
+        tables = postgres_tables(conn, list(duckdb_reference.tables)) if build.returncode == 0 else {}
     finally:
         conn.close()
-    print(f"postgres: raw copy + dbt build in {time.monotonic() - started:.1f} s (build {build.seconds:.1f} s)")
+    seconds = time.monotonic() - started
+    print(f"postgres: raw copy + dbt build in {seconds:.1f} s (build {build.seconds:.1f} s)")
+    return FirstBuild(copied, build, counts, problems, expected, results, tables, seconds)
 
 
-def test_next_day_build_on_postgres_keeps_history_like_duckdb(postgres, duckdb_reference, dbt_work: Path):
-    """Runs after the first build: the incremental models take their incremental path."""
+def test_tiny_sample_builds_on_postgres_with_the_duckdb_segments(first_build: FirstBuild, duckdb_reference):
+    assert sum(first_build.copied.values()) > 1000, first_build.copied
+    assert first_build.build.returncode == 0 and not first_build.problems, (
+        "\n".join(first_build.problems) or first_build.build.output[-4000:])
+    # every model, seed, data test and unit test of the project ran, and passed
+    assert first_build.counts == first_build.expected, f"ran {first_build.counts}, project has {first_build.expected}"
+    assert_same_results(duckdb_reference.results, first_build.results, "postgres")
+    assert_same_tables(duckdb_reference.tables, first_build.tables, "postgres")
+
+
+def test_next_day_build_on_postgres_keeps_history_like_duckdb(first_build: FirstBuild, postgres, duckdb_reference,
+                                                              dbt_work: Path):
+    """The incremental models take their incremental path on top of the first build."""
+    assert first_build.build.returncode == 0, "the first build failed (see the test above)"
     started = time.monotonic()
     build = run_dbt("build", "postgres", dbt_work, postgres.dbt_env(), as_of=NEXT_AS_OF)
     counts, problems = run_results_problems(dbt_work / "target" / "run_results.json")
@@ -95,6 +118,8 @@ def test_next_day_build_on_postgres_keeps_history_like_duckdb(postgres, duckdb_r
     print(f"postgres: next-day build in {time.monotonic() - started:.1f} s")
 
 
-def test_cross_db_macros_give_the_duckdb_answers_on_postgres(postgres, duckdb_reference, dbt_work: Path):
+def test_cross_db_macros_give_the_duckdb_answers_on_postgres(first_build: FirstBuild, postgres, duckdb_reference,
+                                                             dbt_work: Path):
+    # the build's on-run-start created the similarity functions the probe calls
     probe = run_probe("postgres", dbt_work, postgres.dbt_env())
     assert_same_probe(duckdb_reference.probe, probe, "postgres")

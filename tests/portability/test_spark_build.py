@@ -34,7 +34,7 @@ from portability_helpers import (
     run_results_problems,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 HERE = Path(__file__).resolve().parent
 

@@ -37,6 +37,7 @@ FORBIDDEN: dict[str, str] = {
     r"(?<![\w.])timezone\s*\(|\bat\s+time\s+zone\b": "segments.parse_timestamp_utc",
     r"\bdouble\s+precision\b": "segments.type_double()",
     r"\bilike\b": "lower(x) like ...",
+    r"(?<![\w.])(strpos|instr|locate)\s*\(": "dbt.position (Spark has no strpos)",
 }
 
 

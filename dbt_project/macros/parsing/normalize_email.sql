@@ -13,7 +13,7 @@
     {%- else -%}
     case
         when split_part({{ cleaned }}, '@', 2) in ({% for d in domains %}'{{ d | lower }}'{{ ", " if not loop.last }}{% endfor %})
-             and strpos(split_part({{ cleaned }}, '@', 1), '+') > 1
+             and {{ dbt.position("'+'", "split_part(" ~ cleaned ~ ", '@', 1)") }} > 1
             then split_part(split_part({{ cleaned }}, '@', 1), '+', 1) || '@' || split_part({{ cleaned }}, '@', 2)
         else {{ cleaned }}
     end
