@@ -12,6 +12,9 @@ SIZE   ?= small
 SEED   ?= 42
 AS_OF  ?= 2026-11-25
 PYTEST_ARGS ?=
+# `make test` runs the suite on this many pytest-xdist workers, whole files per
+# worker (module fixtures are built once); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 export SEGMENTS_HOME ?= $(CURDIR)/data
 export SEGMENTS_WAREHOUSE ?= $(SEGMENTS_HOME)/warehouse/warehouse.duckdb
@@ -90,7 +93,7 @@ chromium:
 
 # The Spark portability build (marker spark) takes tens of minutes on 2 cores: make test-portability runs it.
 test: install chromium portability-deps
-	$(BIN)/python -m pytest -m "not spark" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not spark" $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

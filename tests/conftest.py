@@ -6,6 +6,8 @@ tests never touch the developer's .airflow/ or data/.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import subprocess
 import sys
@@ -40,8 +42,23 @@ TINY_AS_OF = date(2026, 11, 25)
 def dbt_manifest() -> Path:
     """dbt_project/target/manifest.json, which the DAG's cosmos task group renders from."""
     manifest = REPO / "dbt_project" / "target" / "manifest.json"
-    subprocess.run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO / "dbt_project")],
-                   check=True, cwd=REPO / "dbt_project")
+    # pytest-xdist workers share this target/ folder: the first worker parses, under a
+    # lock, and the others reuse its manifest (a second parse would rewrite the file
+    # while another worker's DAG test reads it).
+    key = hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"segments-dbt-parse-{key}.lock"
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    done_marker = Path(tempfile.gettempdir()) / f"segments-dbt-parse-{key}-{run_id}.done" if run_id else None
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if done_marker is None or not done_marker.exists():
+                subprocess.run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO / "dbt_project")],
+                               check=True, cwd=REPO / "dbt_project")
+                if done_marker is not None:
+                    done_marker.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     assert manifest.exists()
     return manifest
 
