@@ -82,8 +82,10 @@ final as (
     select
         customer_key,
         -- rounded: a float sum depends on the order rows arrive in, and an
-        -- incremental build must equal a full refresh (tests/dbt/test_incremental.py)
-        cast(round(sum(decayed_weight), 6) as {{ segments.type_double() }}) as engagement_decayed,
+        -- incremental build must equal a full refresh (tests/dbt/test_incremental.py);
+        -- via decimal(18, 9): rounding a double half-way at the 7th decimal goes
+        -- either way depending on the engine (Spark rounds the exact binary value)
+        cast(round(cast(sum(decayed_weight) as decimal(18, 9)), 6) as {{ segments.type_double() }}) as engagement_decayed,
         max(case when is_self_initiated then engaged_on end) as last_engaged_on
     from decayed
     group by customer_key
