@@ -74,7 +74,10 @@ decayed as (
         customer_key,
         engaged_on,
         is_self_initiated,
-        weight * power(0.5, {{ dbt.datediff('engaged_on', as_of_date(), 'day') }} / {{ half_life | float }}) as decayed_weight
+        -- the half-life as a double: Spark reads 14.0 as decimal(3, 1) and its
+        -- integer / decimal quotient keeps only 6 decimals
+        weight * power(0.5, {{ dbt.datediff('engaged_on', as_of_date(), 'day') }}
+                            / cast({{ half_life | float }} as {{ segments.type_double() }})) as decayed_weight
     from engagements
 ),
 
