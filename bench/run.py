@@ -323,6 +323,9 @@ def main() -> None:
     })
     env.pop("SEGMENTS_SERVING", None)
     env["SEGMENTS_WAREHOUSE"] = str(home / "warehouse" / "warehouse.duckdb")
+    # publishing refuses without a PII salt (docs/privacy.md): a random one for this run, as `make run` does
+    env.pop("SEGMENTS_PII_SALT", None)
+    env["SEGMENTS_PII_SALT_FILE"] = str(home / "secrets" / "pii_salt")
     py, segments = str(BIN / "python"), str(BIN / "segments")
     as_of = date.fromisoformat(args.as_of)
     next_day = as_of + timedelta(days=1)
@@ -344,6 +347,7 @@ def main() -> None:
         print(f"[bench] baselines kept in {home} (floor.json, pandas.json, pandas_segments.parquet)")
         return
     stages.append(run_stage("airflow_init", [segments, "airflow-init"], env))
+    subprocess.run([segments, "init-salt"], env=env, check=True)
     stages.append(run_stage("dbt_parse", [str(BIN / "dbt"), "parse", "--quiet"], env, cwd=REPO / "dbt_project"))
     full = run_stage("dag_full", [segments, "run-dag", "--logical-date", args.as_of], env)
     stages.append(full)

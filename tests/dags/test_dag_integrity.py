@@ -77,13 +77,11 @@ def test_dbt_task_group_renders_from_the_manifest_not_by_running_dbt():
     not a timed test."""
     import importlib.util
 
-    from cosmos.constants import LoadMode
-
     spec = importlib.util.spec_from_file_location("customer_segments_dag", REPO / "dags" / "customer_segments.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.render_config.load_method == LoadMode.DBT_MANIFEST
-    assert Path(module.project_config.manifest_path) == REPO / "dbt_project" / "target" / "manifest.json"
+    assert module.render_config.load_method.name == "DBT_MANIFEST"
+    assert str(module.project_config.manifest_path) == str(REPO / "dbt_project" / "target" / "manifest.json")
 
 
 def test_segment_validation_alerts_and_report_run_after_publish(dag):
