@@ -30,11 +30,12 @@ export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large chromium full-refresh
+.PHONY: help install lock data airflow-init dbt-parse run ui test test-fast clean bench-small bench-large chromium full-refresh portability-deps test-portability
 
 help:
 	@echo "make run     install, generate SIZE=$(SIZE) sample data, run the customer_segments DAG once"
 	@echo "make test    run the tests (installs first)"
+	@echo "make test-portability  the same dbt project on PostgreSQL and Spark (docs/portability.md)"
 	@echo "make data    generate sample extracts (SIZE=tiny|small|large SEED=$(SEED) AS_OF=$(AS_OF))"
 	@echo "make ui      the Airflow UI (airflow standalone) on http://localhost:8080"
 	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
@@ -90,11 +91,19 @@ ui: airflow-init dbt-parse
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-test: install chromium
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+# The Spark portability build (marker spark) takes tens of minutes on 2 cores: make test-portability runs it.
+test: install chromium portability-deps
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not spark" $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# PostgreSQL server binaries and Java for tests/portability (docs/portability.md)
+portability-deps:
+	bash scripts/ensure_portability_deps.sh
+
+test-portability: install portability-deps
+	$(BIN)/python -m pytest tests/portability $(PYTEST_ARGS)
 
 # --- benchmarks (not tests) ------------------------------------------------------
 bench-small: install

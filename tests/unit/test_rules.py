@@ -229,6 +229,8 @@ def _render_dbt_segment_case(rules: list[dict]) -> str:
 
     source = "\n".join((DBT / "macros" / "segments" / name).read_text() for name in ("segment_rules.sql",
                                                                                        "segment_case.sql"))
+    # segments.string_literal (macros/cross_db, dispatched): the default (DuckDB, PostgreSQL) quoting
+    source += "\n" + (DBT / "macros" / "cross_db" / "literals.sql").read_text()
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
     module_box: dict = {}
 
@@ -248,6 +250,7 @@ def _render_dbt_segment_case(rules: list[dict]) -> str:
         exceptions=SimpleNamespace(raise_compiler_error=raise_compiler_error),
         modules=SimpleNamespace(re=re),
         segments=Segments(),
+        adapter=SimpleNamespace(dispatch=lambda name, package=None: getattr(Segments(), f"default__{name}")),
     )
     env.globals["return"] = _return
     module_box["module"] = env.from_string(source).module

@@ -13,7 +13,7 @@
     {%- else -%}
     case
         when split_part({{ cleaned }}, '@', 2) in ({% for d in domains %}'{{ d | lower }}'{{ ", " if not loop.last }}{% endfor %})
-             and strpos(split_part({{ cleaned }}, '@', 1), '+') > 1
+             and {{ dbt.position("'+'", "split_part(" ~ cleaned ~ ", '@', 1)") }} > 1
             then split_part(split_part({{ cleaned }}, '@', 1), '+', 1) || '@' || split_part({{ cleaned }}, '@', 2)
         else {{ cleaned }}
     end
@@ -21,17 +21,9 @@
 {%- endmacro %}
 
 {#
-  True when a normalized email looks like local@domain.tld (no spaces,
+  True when a normalized email looks like local@domain.tld (no whitespace,
   one @). Used to flag, never to drop.
 #}
 {% macro is_valid_email(normalized_field) -%}
-    {{ return(adapter.dispatch('is_valid_email', 'segments')(normalized_field)) }}
-{%- endmacro %}
-
-{% macro default__is_valid_email(normalized_field) -%}
-    ({{ normalized_field }} like '%_@_%._%' and {{ normalized_field }} not like '% %' and {{ normalized_field }} not like '%@%@%')
-{%- endmacro %}
-
-{% macro duckdb__is_valid_email(normalized_field) -%}
-    regexp_full_match({{ normalized_field }}, '[^@\s]+@[^@\s]+\.[^@\s]+')
+    {{ segments.regexp_full_match(normalized_field, '[^@\s]+@[^@\s]+\.[^@\s]+') }}
 {%- endmacro %}

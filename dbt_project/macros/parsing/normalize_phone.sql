@@ -14,11 +14,20 @@
     - it contains letters after the above are removed (0800-FLOWERS);
     - it is a placeholder: the subscriber part's last 7 digits are one digit
       repeated (0000000000, +49 30 1111111), see is_placeholder_phone.
+  Portable: built from the cross_db regex macros (docs/portability.md).
 #}
 {% macro normalize_phone(field, calling_code=none) -%}
     {%- set default_cc = "'" ~ var('phone_default_calling_code', '49') ~ "'" -%}
     {%- set cc = default_cc if calling_code is none else "coalesce(" ~ calling_code ~ ", " ~ default_cc ~ ")" -%}
-    {{ return(adapter.dispatch('normalize_phone', 'segments')(field, cc)) }}
+    {%- set cleaned = segments._phone_cleaned(field) -%}
+    {%- set digits = segments.regexp_replace_all(cleaned, '[^0-9]', '') -%}
+    {%- set e164 = segments._phone_e164_case(cleaned, digits, cc) -%}
+    case
+        when {{ segments.regexp_contains(cleaned, '[a-z]') }} then null
+        when {{ segments.regexp_full_match(e164, '[+][1-9][0-9]{7,14}') }}
+             and not {{ segments.is_placeholder_phone(e164) }}
+            then {{ e164 }}
+    end
 {%- endmacro %}
 
 {% macro _phone_e164_case(cleaned, digits, cc) -%}
@@ -33,33 +42,8 @@
 
 {# the number without tel: prefix, "(0)" trunk hint and trailing extension #}
 {% macro _phone_cleaned(field) -%}
-    regexp_replace(
-        replace(regexp_replace(lower(trim({{ field }})), '^tel:', ''), '(0)', ''),
-        '\s*(ext\.?|extension|x|#)\s*[0-9]{1,6}$', '')
-{%- endmacro %}
-
-{% macro duckdb__normalize_phone(field, cc) -%}
-    {%- set cleaned = segments._phone_cleaned(field) -%}
-    {%- set digits = "regexp_replace(" ~ cleaned ~ ", '[^0-9]', '', 'g')" -%}
-    {%- set e164 = segments._phone_e164_case(cleaned, digits, cc) -%}
-    case
-        when regexp_matches({{ cleaned }}, '[a-z]') then null
-        when regexp_full_match({{ e164 }}, '\+[1-9][0-9]{7,14}')
-             and not {{ segments.is_placeholder_phone(e164) }}
-            then {{ e164 }}
-    end
-{%- endmacro %}
-
-{% macro default__normalize_phone(field, cc) -%}
-    {%- set cleaned = segments._phone_cleaned(field) -%}
-    {%- set digits = "regexp_replace(" ~ cleaned ~ ", '[^0-9]', '', 'g')" -%}
-    {%- set e164 = segments._phone_e164_case(cleaned, digits, cc) -%}
-    case
-        when {{ segments.regex_match(cleaned, "'[a-z]'") }} then null
-        when length({{ e164 }}) between 9 and 16 and {{ e164 }} not like '+0%'
-             and not {{ segments.is_placeholder_phone(e164) }}
-            then {{ e164 }}
-    end
+    {%- set no_uri = segments.regexp_replace_all("lower(trim(" ~ field ~ "))", '^tel:', '') -%}
+    {{ segments.regexp_replace_all("replace(" ~ no_uri ~ ", '(0)', '')", '\\s*(ext[.]?|extension|x|#)\\s*[0-9]{1,6}$', '') }}
 {%- endmacro %}
 
 {#
@@ -67,7 +51,7 @@
   (0000000, 1111111, ...). Works on raw text too: non-digits are removed.
 #}
 {% macro is_placeholder_phone(field) -%}
-    (length(regexp_replace({{ field }}, '[^0-9]', '', 'g')) >= 7
-     and replace(right(regexp_replace({{ field }}, '[^0-9]', '', 'g'), 7),
-                 right(regexp_replace({{ field }}, '[^0-9]', '', 'g'), 1), '') = '')
+    {%- set digits = segments.regexp_replace_all(field, '[^0-9]', '') -%}
+    (length({{ digits }}) >= 7
+     and replace(right({{ digits }}, 7), right({{ digits }}, 1), '') = '')
 {%- endmacro %}

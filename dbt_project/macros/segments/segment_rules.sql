@@ -40,8 +40,9 @@
     {{ return(segments.segment_rules() | map(attribute='name') | list) }}
 {%- endmacro %}
 
+{# A SQL string literal holding `text` (quoting per adapter: macros/cross_db/literals.sql). #}
 {% macro sql_string(text) -%}
-    '{{ text | string | replace("'", "''") }}'
+    {{ segments.string_literal(text | string) }}
 {%- endmacro %}
 
 {#

@@ -97,7 +97,7 @@ final as (
         preferred_channel,
         preferred_device,
         engagement_score,
-        cast(percent_rank() over (order by engagement_score) as double precision) as engagement_percentile,
+        cast(percent_rank() over (order by engagement_score) as {{ segments.type_double() }}) as engagement_percentile,
         email_opt_in,
         sms_opt_in,
         {{ as_of_date() }} as as_of_date

@@ -165,9 +165,9 @@ final as (
         coalesce(rfm_mapped.rfm_segment, 'no_purchase') as rfm_segment,
         lifecycle.lifecycle_stage,
         -- round via decimal: Postgres has no round(double precision, int)
-        cast(round(cast(lifecycle.engagement_decayed as decimal(18, 6)), 4) as double precision) as engagement_decayed,
+        cast(round(cast(lifecycle.engagement_decayed as decimal(18, 6)), 4) as {{ segments.type_double() }}) as engagement_decayed,
         lifecycle.days_since_last_activity,
-        cast(round(cast(lifecycle.churn_probability as decimal(18, 6)), 4) as double precision) as churn_risk,
+        cast(round(cast(lifecycle.churn_probability as decimal(18, 6)), 4) as {{ segments.type_double() }}) as churn_risk,
         profiles.as_of_date
     from assigned
     inner join profiles

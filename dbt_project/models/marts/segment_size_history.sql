@@ -43,7 +43,7 @@ final as (
         cast(case
             when totals.customers = 0 then 0
             else 1.0 * coalesce(counts.customers, 0) / totals.customers
-        end as double precision) as share
+        end as {{ segments.type_double() }}) as share
     from history_dates
     cross join all_segments
     inner join totals

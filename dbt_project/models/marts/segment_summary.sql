@@ -40,9 +40,9 @@ final as (
         cast(case
             when total.customers = 0 then 0
             else 1.0 * coalesce(members.customers, 0) / total.customers
-        end as double precision) as share,
+        end as {{ segments.type_double() }}) as share,
         cast(coalesce(members.avg_revenue_365d, 0) as decimal(18, 2)) as avg_revenue_365d,
-        cast(coalesce(members.avg_orders_365d, 0) as double precision) as avg_orders_365d,
+        cast(coalesce(members.avg_orders_365d, 0) as {{ segments.type_double() }}) as avg_orders_365d,
         {{ as_of_date() }} as as_of_date
     from configured_segments
     cross join total

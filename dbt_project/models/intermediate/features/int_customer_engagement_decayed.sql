@@ -74,7 +74,10 @@ decayed as (
         customer_key,
         engaged_on,
         is_self_initiated,
-        weight * power(0.5, {{ dbt.datediff('engaged_on', as_of_date(), 'day') }} / {{ half_life | float }}) as decayed_weight
+        -- the half-life as a double: Spark reads 14.0 as decimal(3, 1) and its
+        -- integer / decimal quotient keeps only 6 decimals
+        weight * power(0.5, {{ dbt.datediff('engaged_on', as_of_date(), 'day') }}
+                            / cast({{ half_life | float }} as {{ segments.type_double() }})) as decayed_weight
     from engagements
 ),
 
@@ -82,8 +85,10 @@ final as (
     select
         customer_key,
         -- rounded: a float sum depends on the order rows arrive in, and an
-        -- incremental build must equal a full refresh (tests/dbt/test_incremental.py)
-        cast(round(sum(decayed_weight), 6) as double precision) as engagement_decayed,
+        -- incremental build must equal a full refresh (tests/dbt/test_incremental.py);
+        -- via decimal(18, 9): rounding a double half-way at the 7th decimal goes
+        -- either way depending on the engine (Spark rounds the exact binary value)
+        cast(round(cast(sum(decayed_weight) as decimal(18, 9)), 6) as {{ segments.type_double() }}) as engagement_decayed,
         max(case when is_self_initiated then engaged_on end) as last_engaged_on
     from decayed
     group by customer_key

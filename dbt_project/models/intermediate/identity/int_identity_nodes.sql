@@ -56,7 +56,7 @@ typed as (
     select
         nodes.node_id,
         split_part(nodes.node_id, ':', 1) as node_type,
-        substr(nodes.node_id, strpos(nodes.node_id, ':') + 1) as node_value,
+        substr(nodes.node_id, {{ dbt.position("':'", 'nodes.node_id') }} + 1) as node_value,
         crm_customers.crm_id is not null as is_crm_record,
         coalesce(crm_ids_per_identifier.linked_crm_ids, 0) as linked_crm_ids
     from nodes

@@ -12,3 +12,5 @@
 {% macro postgres__materialized_cte() -%}materialized{%- endmacro %}
 
 {% macro default__materialized_cte() -%}{%- endmacro %}
+
+{% macro spark__materialized_cte() -%}{%- endmacro %}
