@@ -94,13 +94,7 @@ compared as (
     select
         pairs.crm_id_a,
         pairs.crm_id_b,
-        case
-            when a.first_name_key is null or b.first_name_key is null
-                then {{ segments.jaro_winkler('a.last_name_key', 'b.last_name_key') }}
-            else greatest(
-                {{ segments.jaro_winkler('a.first_name_key || a.last_name_key', 'b.first_name_key || b.last_name_key') }},
-                {{ segments.jaro_winkler('a.first_name_key || a.last_name_key', 'b.last_name_key || b.first_name_key') }})
-        end as name_similarity,
+        {{ segments.name_similarity('a', 'b') }} as name_similarity,
         case
             when a.birth_date is null or b.birth_date is null then null
             else a.birth_date = b.birth_date
