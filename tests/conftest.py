@@ -80,3 +80,17 @@ def tiny_sample(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-sample")
     generate(size="tiny", seed=TINY_SEED, as_of=TINY_AS_OF, out=out)
     return out
+
+
+# Longest first: `make test` runs files on two pytest-xdist workers, and a
+# multi-minute file that starts last leaves one worker idle while the other
+# finishes it. Order inside each file is kept (stable sort).
+_SLOW_FIRST = ("tests/e2e/", "tests/portability/", "tests/dbt/", "tests/reliability/test_crash_recovery")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    def rank(item) -> int:
+        path = Path(str(item.fspath)).relative_to(REPO).as_posix()
+        return next((i for i, prefix in enumerate(_SLOW_FIRST) if path.startswith(prefix)), len(_SLOW_FIRST))
+
+    items.sort(key=rank)
