@@ -29,7 +29,8 @@ links as (
 ),
 
 crm_customers as (
-    select crm_id from {{ ref('stg_crm__customers') }}
+    select crm_id, phone_e164, first_name_key, last_name_key
+    from {{ ref('stg_crm__customers') }}
 ),
 
 orders as (
@@ -52,7 +53,7 @@ nodes as (
 
 crm_phones as (
     select crm_id, phone_e164, first_name_key, last_name_key
-    from {{ ref('stg_crm__customers') }}
+    from crm_customers
     where phone_e164 is not null
       and last_name_key is not null
     {%- if not var('identity_phone_requires_name_agreement', true) %}
