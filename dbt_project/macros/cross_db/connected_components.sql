@@ -13,38 +13,79 @@
 {%- endmacro %}
 
 {#
-  DuckDB: a recursive CTE keyed on the node (USING KEY, DuckDB >= 1.3).
-  Every node starts with the smallest key among itself and its neighbours;
-  each iteration only looks at the nodes whose label dropped in the last
-  one (the working table) and offers their label to their neighbours;
-  recurring.<cte> is the current label of every node, so a neighbour is
-  updated only when the offer is smaller. The recursion stops when no label
-  changes: as many iterations as the longest shortest path, visiting only
-  changed nodes.
+  DuckDB: two plain passes of min-label propagation, then a recursive CTE
+  over the frontier only.
+
+  pass 1: every node's label is the smallest key among itself and its
+          neighbours; pass 2: the smallest pass-1 label among its neighbours
+          (which is never above its own pass-1 label). After pass 2 a node
+          knows the smallest key within two hops.
+  cc_reach: the nodes whose label dropped in pass 2 (the frontier) offer it
+          to their neighbours, and a label moves on only while it is below
+          the receiving node's pass-2 label. UNION keeps each (node, label)
+          pair once, so it ends on cycles; labels are node keys of the
+          component, so the set of pairs is finite.
+
+  Why it is right: take the component's smallest key m and a node v at
+  distance d from it. For d <= 2, pass 2 gives v the label m. For d >= 3,
+  on a shortest path m, v1, v2, ..., v the node v2 is two hops from m, so
+  its label dropped to m in pass 2 (pass 1 gave it more than m): it is in
+  the frontier with m. Every later node on the path is more than two hops
+  from m, so its pass-2 label is above m and m moves on to v.
+
+  Why this shape: the passes are plain hash aggregates, and the recursion
+  carries only labels that still improve something, without looking up the
+  whole label table in every iteration. At 'large' (6.5M nodes, 8.8M
+  edges) the frontier is 3.0M nodes and the reach set 3.2M pairs; the
+  labels take 14 s, where the earlier recursive CTE keyed on the node
+  (USING KEY, a lookup of every current label per iteration) took 35 s
+  (same machine, same graph: bench/RESULTS.md "Identity resolution").
+  The reach set grows with the square of a component's size in the worst
+  case (a long chain with falling keys); components stay small because
+  super-nodes are excluded first.
 #}
 {% macro duckdb__connected_components(nodes, node_key, edges, key_a, key_b) -%}
     with recursive
-    cc_neighbours as (
+    cc_neighbours as materialized (
         select {{ key_a }} as src, {{ key_b }} as dst from {{ edges }}
         union all
         select {{ key_b }} as src, {{ key_a }} as dst from {{ edges }}
     ),
-    cc_start as (
+    cc_pass_1 as materialized (
         select src as node_key, least(src, min(dst)) as label
         from cc_neighbours
         group by src
     ),
-    cc_labels(node_key, label) using key (node_key) as (
-        select node_key, label from cc_start
+    cc_pass_2 as materialized (
+        select
+            cc_neighbours.src as node_key,
+            min(cc_pass_1.label) as label,
+            least(cc_neighbours.src, min(cc_neighbours.dst)) as pass_1_label
+        from cc_neighbours
+        inner join cc_pass_1
+            on cc_pass_1.node_key = cc_neighbours.dst
+        group by cc_neighbours.src
+    ),
+    cc_reach(node_key, label) as (
+        select node_key, label from cc_pass_2
+        where label < pass_1_label
         union
-        select cc_neighbours.dst as node_key, min(cc_labels.label) as label
-        from cc_labels
+        select cc_neighbours.dst as node_key, cc_reach.label
+        from cc_reach
         inner join cc_neighbours
-            on cc_neighbours.src = cc_labels.node_key
-        inner join recurring.cc_labels as current_labels
-            on current_labels.node_key = cc_neighbours.dst
-        group by cc_neighbours.dst
-        having min(cc_labels.label) < min(current_labels.label)
+            on cc_neighbours.src = cc_reach.node_key
+        inner join cc_pass_2
+            on cc_pass_2.node_key = cc_neighbours.dst
+        where cc_reach.label < cc_pass_2.label
+    ),
+    cc_labels as (
+        select node_key, min(label) as label
+        from (
+            select node_key, label from cc_pass_2
+            union all
+            select node_key, label from cc_reach
+        ) as offered
+        group by node_key
     )
     select
         {{ nodes }}.{{ node_key }} as node_key,

@@ -1,11 +1,12 @@
 -- Connected components of the identity graph: every node with the smallest
 -- node_id (= smallest node_key) of its component. Computed on the integer
 -- node keys by the dispatched macro connected_components
--- (macros/identity/connected_components.sql): on DuckDB a recursive CTE
--- keyed on the node (USING KEY) that only revisits nodes whose label just
--- dropped, so it stops when nothing changes and terminates on any input
--- (labels only decrease); elsewhere min-label propagation unrolled for var
--- identity_label_passes passes.
+-- (macros/cross_db/connected_components.sql): on DuckDB two plain passes of
+-- min-label propagation, then a recursive CTE from the nodes whose label
+-- still dropped, carrying a label on only while it is smaller (terminates on
+-- any input: the node-label pairs are finite and UNION visits each once);
+-- elsewhere min-label propagation unrolled for var identity_label_passes
+-- passes, or WITH RECURSIVE reachability on PostgreSQL.
 
 with
 
