@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import DbtRun
+from dbt_helpers import DbtRun
 
 pytestmark = pytest.mark.slow
 

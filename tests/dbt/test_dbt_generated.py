@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import GeneratedBuild
+from dbt_helpers import GeneratedBuild
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DBT_PROJECT, REPO_ROOT, DbtRun
+from dbt_helpers import DBT_PROJECT, REPO_ROOT, DbtRun
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import HANDMADE_ROWS, create_raw_tables, run_dbt
+from dbt_helpers import HANDMADE_ROWS, create_raw_tables, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import AS_OF, DBT_PROJECT, REPO_ROOT, DbtRun, run_dbt
+from dbt_helpers import AS_OF, DBT_PROJECT, REPO_ROOT, DbtRun, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DbtRun, run_dbt
+from dbt_helpers import DbtRun, run_dbt
 
 pytestmark = pytest.mark.slow
 
