@@ -37,8 +37,8 @@
   carries only labels that still improve something, without looking up the
   whole label table in every iteration. At 'large' (6.5M nodes, 8.8M
   edges) the frontier is 3.0M nodes and the reach set 3.2M pairs; the
-  labels take 14 s, where the earlier recursive CTE keyed on the node
-  (USING KEY, a lookup of every current label per iteration) took 35 s
+  labels take 10.4 s, where the earlier recursive CTE keyed on the node
+  (USING KEY, a lookup of every current label per iteration) took 30.9 s
   (same machine, same graph: bench/RESULTS.md "Identity resolution").
   The reach set grows with the square of a component's size in the worst
   case (a long chain with falling keys); components stay small because
