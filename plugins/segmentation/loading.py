@@ -253,7 +253,8 @@ def load_new_files(settings: Settings, batch_id: str | None = None, now: datetim
             settle_seconds = float(os.environ.get("SEGMENTS_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
         ready, changing = settle(fresh, settle_seconds)
         report.files.extend(changing)
-        # The next file is hashed (and its JSON keys listed) on the other core while this one inserts.
+        # With SEGMENTS_LOAD_PREFETCH=1 the next file is hashed (and its JSON keys listed) on another
+        # thread while this one inserts; off by default, then each file is prepared inline (loading_prefetch.py).
         fast = fast_path_enabled()
         with Prefetcher([_prefetch_item(c, fast) for c in ready], fast) as prefetch:
             for i, c in enumerate(ready):
