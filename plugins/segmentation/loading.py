@@ -40,10 +40,10 @@ from segmentation.loading_formats import (
     is_in_progress_name,
     is_sidecar_name,
     kind_from_name,
-    sha256_and_lines,
     sha256_of,
 )
-from segmentation.loading_fast import fast_path_enabled, load_clean_csv, load_clean_jsonl
+from segmentation.loading_fast import fast_path_enabled, key_sets_sql, load_clean_csv, load_clean_jsonl
+from segmentation.loading_prefetch import PrefetchItem, Prefetcher, Prepared, prepare
 from segmentation.loading_readers import (
     ENCODINGS,
     EncodingMismatch,
@@ -253,9 +253,13 @@ def load_new_files(settings: Settings, batch_id: str | None = None, now: datetim
             settle_seconds = float(os.environ.get("SEGMENTS_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
         ready, changing = settle(fresh, settle_seconds)
         report.files.extend(changing)
-        for c in ready:
-            outcome = _process(con, settings, c, batch_id, now_utc)
-            report.files.append(outcome)
+        # With SEGMENTS_LOAD_PREFETCH=1 the next file is hashed (and its JSON keys listed) on another
+        # thread while this one inserts; off by default, then each file is prepared inline (loading_prefetch.py).
+        fast = fast_path_enabled()
+        with Prefetcher([_prefetch_item(c, fast) for c in ready], fast) as prefetch:
+            for i, c in enumerate(ready):
+                outcome = _process(con, settings, c, batch_id, now_utc, prefetch.get(i))
+                report.files.append(outcome)
         # Privacy (docs/privacy.md): rows of people erased before are deleted right after
         # the load, so a later extract that still contains them does not bring them back.
         from segmentation.privacy import apply_suppression
@@ -309,13 +313,25 @@ def requeue(settings: Settings, names: list[str]) -> list[Path]:
 
 # --------------------------------------------------------------------------- one file
 
-def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: datetime) -> FileOutcome:
+def _prefetch_item(c: Candidate, fast: bool) -> PrefetchItem:
+    """What the background thread may read ahead for this file: always its checksum; on the
+    fast path, for JSON lines, also its key lists (loading_fast.key_sets_sql)."""
+    if not fast:
+        return PrefetchItem(c.path)
+    try:
+        kind = kind_from_name(c.path)
+    except ExtractError:
+        return PrefetchItem(c.path)
+    query = key_sets_sql(c.path, kind, c.source) if kind.format == "jsonl" else None
+    return PrefetchItem(c.path, query)
+
+
+def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: datetime,
+             prepared: Prepared | None = None) -> FileOutcome:
     started = _utcnow()
-    physical_lines = None
-    if fast_path_enabled() and c.path.suffix.lower() in (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".txt"):
-        sha, physical_lines = sha256_and_lines(c.path)  # one read for checksum and line count
-    else:
-        sha = sha256_of(c.path)
+    if prepared is None:  # one read for checksum and line count (loading_prefetch.prepare)
+        prepared = prepare(PrefetchItem(c.path), fast_path_enabled())
+    sha, physical_lines = prepared.sha, prepared.physical_lines
     seen = _ledger_by_sha(con, sha)
     if seen and seen[0] == "loaded" and _same_path_loaded(con, c, sha):
         # Same file, only touched (mtime changed): remember the new mtime so it is not re-hashed.
@@ -341,7 +357,7 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
         return _quarantine(con, settings, c, sha, batch_id, started, exc)
 
     if kind.format in ("jsonl", "csv") and fast_path_enabled():
-        outcome = _try_fast(con, c, kind, sha, physical_lines, batch_id, started, now_utc)
+        outcome = _try_fast(con, c, kind, sha, physical_lines, batch_id, started, now_utc, prepared.key_sets)
         if outcome is not None:
             return outcome
 
@@ -379,7 +395,8 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
 
 
 def _try_fast(con, c: Candidate, kind: FileKind, sha: str, physical_lines: int | None, batch_id: str,
-              started: datetime, now_utc: datetime) -> FileOutcome | None:
+              started: datetime, now_utc: datetime,
+              key_sets: list[tuple] | None = None) -> FileOutcome | None:
     """Load a clean JSON-lines or CSV file on the fast path (loading_fast.py); None: use the general reader.
 
     The fast path only ever loads every row of a file; anything else (a rejected row,
@@ -403,7 +420,8 @@ def _try_fast(con, c: Candidate, kind: FileKind, sha: str, physical_lines: int |
     con.execute("begin transaction")
     try:
         if kind.format == "jsonl":
-            result = load_clean_jsonl(con, c.path, src, kind, sha, physical_lines, batch_id, stamp, now_utc)
+            result = load_clean_jsonl(con, c.path, src, kind, sha, physical_lines, batch_id, stamp, now_utc,
+                                      key_sets)
         else:
             drop_scanner_rejects(con)
             result = load_clean_csv(con, c.path, src, scan.select, q(EXTRA_COLUMN), sha, physical_lines,

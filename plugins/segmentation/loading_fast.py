@@ -63,10 +63,23 @@ def _contract_list(source: Source) -> str:
 MAX_KEY_SETS = 1000  # more distinct key lists than this: not a regular extract, use the general reader
 
 
-def key_sets_sql(path: Path, kind: FileKind) -> str:
-    """Distinct key lists of the file's records, with their record counts (one streaming pass)."""
-    return (f"select json_keys(json) as ks, count(*) from read_ndjson_objects({lit(str(path))}, "
-            f"compression = {lit(_compression(kind))}) group by ks limit {MAX_KEY_SETS + 1}")
+def key_sets_sql(path: Path, kind: FileKind, source: Source) -> str:
+    """Distinct key lists of the file's records, with their record counts (one streaming pass).
+
+    Rows: (is_contract, keys, count). Records whose key list is exactly the contract's
+    columns in contract order (what regular extracts deliver) are counted under
+    is_contract = true with keys NULL, so the grouping hashes a NULL instead of a list of
+    every record's keys; ``key_sets_of`` turns the rows back into (keys, count).
+    """
+    contract = _contract_list(source)
+    return (f"select ks = {contract} as is_contract, case when ks = {contract} then null else ks end as other, "
+            f"count(*) from (select json_keys(json) as ks from read_ndjson_objects({lit(str(path))}, "
+            f"compression = {lit(_compression(kind))})) group by all limit {MAX_KEY_SETS + 1}")
+
+
+def key_sets_of(rows: list[tuple], source: Source) -> list[tuple[list[str] | None, int]]:
+    """(keys, record count) per distinct key list, from the rows of ``key_sets_sql``."""
+    return [(list(source.column_names) if is_contract else other, n) for is_contract, other, n in rows]
 
 
 def count_lines_sql(path: Path, kind: FileKind) -> str:
@@ -98,16 +111,21 @@ def duplicate_keys_sql(source: Source) -> str:
 
 
 def load_clean_jsonl(con, path: Path, source: Source, kind: FileKind, sha: str, physical_lines: int | None,
-                     batch_id: str, stamp: str, now_utc: datetime) -> FastResult:
+                     batch_id: str, stamp: str, now_utc: datetime,
+                     key_sets: list[tuple] | None = None) -> FastResult:
     """Try the fast path inside the caller's open transaction (the caller rolls back unless ok).
 
     ``physical_lines`` is the file's line count when the caller already knows it
-    (counted while hashing); otherwise it is counted here.
+    (counted while hashing); otherwise it is counted here. ``key_sets`` is the result
+    of ``key_sets_sql`` when it was already run on this file (loading_prefetch, on
+    the other core while the previous file inserted); otherwise it is run here.
     """
-    key_sets = con.execute(key_sets_sql(path, kind)).fetchall()
+    if key_sets is None:
+        key_sets = con.execute(key_sets_sql(path, kind, source)).fetchall()
     if len(key_sets) > MAX_KEY_SETS:
         return FastResult(False, why_not=f"more than {MAX_KEY_SETS} distinct key sets")
     contract = set(source.column_names)
+    key_sets = key_sets_of(key_sets, source)
     for keys, _ in key_sets:
         if keys is None or not set(keys) <= contract or len(set(keys)) != len(keys):
             return FastResult(False, why_not=f"keys {keys} are not distinct contract columns (drift or not an object)")
