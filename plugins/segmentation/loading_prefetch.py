@@ -34,8 +34,9 @@ from segmentation.loading_formats import sha256_and_lines, sha256_of
 
 log = logging.getLogger(__name__)
 
-# Off by default: on the shared 2-core machine, under load, the overlap cost more CPU than it
-# saved (bench/RESULTS.md, "Loader throughput"). Set SEGMENTS_LOAD_PREFETCH=1 to use it.
+# Off by default: at large on an idle 2-core machine it cut the load's wall time by 13% for 25%
+# more CPU, and under load it cost more than it saved (bench/RESULTS.md, "Loader throughput").
+# Set SEGMENTS_LOAD_PREFETCH=1 where the loader has a core to spare.
 PREFETCH_ENV = "SEGMENTS_LOAD_PREFETCH"
 
 
