@@ -43,7 +43,7 @@ from segmentation.loading_formats import (
     sha256_of,
 )
 from segmentation.loading_fast import fast_path_enabled, key_sets_sql, load_clean_csv, load_clean_jsonl
-from segmentation.loading_prefetch import PrefetchItem, Prefetcher, Prepared, prepare
+from segmentation.loading_prefetch import PrefetchItem, Prefetcher, Prepared
 from segmentation.loading_readers import (
     ENCODINGS,
     EncodingMismatch,
@@ -327,11 +327,9 @@ def _prefetch_item(c: Candidate, fast: bool) -> PrefetchItem:
 
 
 def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: datetime,
-             prepared: Prepared | None = None) -> FileOutcome:
+             prepared: Prepared) -> FileOutcome:
     started = _utcnow()
-    if prepared is None:  # one read for checksum and line count (loading_prefetch.prepare)
-        prepared = prepare(PrefetchItem(c.path), fast_path_enabled())
-    sha, physical_lines = prepared.sha, prepared.physical_lines
+    sha, physical_lines = prepared.sha, prepared.physical_lines  # one read for both (loading_prefetch.prepare)
     seen = _ledger_by_sha(con, sha)
     if seen and seen[0] == "loaded" and _same_path_loaded(con, c, sha):
         # Same file, only touched (mtime changed): remember the new mtime so it is not re-hashed.

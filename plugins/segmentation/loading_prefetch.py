@@ -14,16 +14,15 @@ memory, ...) the loader simply runs it again inline and handles the error as
 it always did. A file that changes after it was read here is caught by the
 loader's existing size/mtime check after the insert.
 
-Off by default (``SEGMENTS_LOAD_PREFETCH``): measured under load on the shared
-2-core machine it cost more CPU than it saved; without it, ``Prefetcher.get``
-prepares each file inline, exactly as the loader did before.
+Off by default (``SEGMENTS_LOAD_PREFETCH``): it only pays where the loader has
+a core to spare (measured below, at PREFETCH_ENV); without it,
+``Prefetcher.get`` prepares each file inline, exactly as the loader did before.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ PREFETCH_ENV = "SEGMENTS_LOAD_PREFETCH"
 
 def prefetch_enabled() -> bool:
     return os.environ.get(PREFETCH_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
+
 
 # The pre-check connection's memory (the key lists are a small aggregate; it streams the file).
 PREFETCH_MEMORY_LIMIT = "256MB"
@@ -96,8 +96,7 @@ class Prefetcher:
         self._enabled = prefetch_enabled() if enabled is None else enabled
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-prefetch")
         self._futures: dict[int, Future[Prepared]] = {}
-        self._local = threading.local()
-        self._cons: list[duckdb.DuckDBPyConnection] = []
+        self._con: duckdb.DuckDBPyConnection | None = None  # the worker thread's; opened on first use
         self._closed = False
 
     def __enter__(self) -> Prefetcher:
@@ -107,15 +106,13 @@ class Prefetcher:
         self.close()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = duckdb.connect()  # in memory: never touches the warehouse
-            con.execute("set enable_progress_bar = false")
-            con.execute("set threads = 1")
-            con.execute(f"set memory_limit = '{PREFETCH_MEMORY_LIMIT}'")
-            self._local.con = con
-            self._cons.append(con)
-        return con
+        """The in-memory connection of the pool's one worker thread (never touches the warehouse)."""
+        if self._con is None:
+            self._con = duckdb.connect()
+            self._con.execute("set enable_progress_bar = false")
+            self._con.execute("set threads = 1")
+            self._con.execute(f"set memory_limit = '{PREFETCH_MEMORY_LIMIT}'")
+        return self._con
 
     def _run(self, i: int) -> Prepared:
         item = self._items[i]
@@ -146,11 +143,11 @@ class Prefetcher:
         self._closed = True
         for f in self._futures.values():
             f.cancel()
-        for con in self._cons:
+        if self._con is not None:
             try:
-                con.interrupt()
+                self._con.interrupt()
             except duckdb.Error:
                 pass
         self._pool.shutdown(wait=True)
-        for con in self._cons:
-            con.close()
+        if self._con is not None:
+            self._con.close()

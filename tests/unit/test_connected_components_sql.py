@@ -21,8 +21,7 @@ MACRO_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "macros" / "c
 
 
 def render_duckdb_macro() -> str:
-    env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    module = env.from_string(MACRO_FILE.read_text()).module
+    module = jinja2.Environment().from_string(MACRO_FILE.read_text()).module
     return str(module.duckdb__connected_components("nodes", "node_key", "edges", "key_a", "key_b"))
 
 
