@@ -371,9 +371,11 @@ def components_table(con: duckdb.DuckDBPyConnection, name: str, edges: list[tupl
 
 
 def score_all(con: duckdb.DuckDBPyConnection, thresholds: list[float]) -> dict:
-    deterministic = con.execute("select node_a, node_b from wh.intermediate.int_identity_edges "
-                                "where link_source <> 'fuzzy_match'").fetchall()
-    all_edges = con.execute("select node_a, node_b from wh.intermediate.int_identity_edges").fetchall()
+    edges_sql = ("select a.node_id, b.node_id from wh.intermediate.int_identity_edges as e "
+                 "join wh.intermediate.int_identity_nodes as a on e.key_a = a.node_key "
+                 "join wh.intermediate.int_identity_nodes as b on e.key_b = b.node_key")
+    deterministic = con.execute(edges_sql + " where e.link_source <> 'fuzzy_match'").fetchall()
+    all_edges = con.execute(edges_sql).fetchall()
     fuzzy = con.execute("select 'crm:' || crm_id_a, 'crm:' || crm_id_b "
                         "from wh.intermediate.int_identity_fuzzy_matches where is_match").fetchall()
     out: dict = {}

@@ -16,6 +16,8 @@
 
 with
 
+-- the anchors whose key or component changed in this run (the registry
+-- writes only those)
 keys as (
     select * from {{ ref('int_customer_keys') }}
     where dbt_invocation_id = '{{ invocation_id }}'
@@ -32,8 +34,9 @@ moves as (
     group by previous_customer_key, customer_key
 ),
 
+-- every customer's key after this run
 current_keys as (
-    select distinct customer_key from keys
+    select customer_key from {{ ref('int_customers_resolved') }}
 ),
 
 final as (

@@ -10,7 +10,13 @@
 with
 
 components as (
-    select * from {{ ref('int_identity_components') }}
+    select
+        components.component_key,
+        nodes.is_crm_record,
+        nodes.node_type
+    from {{ ref('int_identity_components') }} as components
+    inner join {{ ref('int_identity_nodes') }} as nodes
+        on components.node_key = nodes.node_key
 ),
 
 keys as (
@@ -20,26 +26,31 @@ keys as (
 
 per_component as (
     select
-        component_id,
+        component_key,
         sum(case when is_crm_record then 1 else 0 end) as crm_record_count,
         sum(case when node_type = 'order' then 1 else 0 end) as order_count,
         count(*) as node_count
     from components
-    group by component_id
+    group by component_key
 ),
 
+-- the registry names components by component_id (the node_id of the
+-- component's smallest node)
 final as (
     select
         keys.customer_key,
-        per_component.component_id,
+        component_nodes.node_id as component_id,
+        per_component.component_key,
         keys.key_basis,
         per_component.crm_record_count,
         per_component.crm_record_count = 0 as is_guest,
         per_component.order_count,
         per_component.node_count
     from per_component
+    inner join {{ ref('int_identity_nodes') }} as component_nodes
+        on per_component.component_key = component_nodes.node_key
     inner join keys
-        on per_component.component_id = keys.component_id
+        on component_nodes.node_id = keys.component_id
     where per_component.crm_record_count > 0 or per_component.order_count > 0
 )
 

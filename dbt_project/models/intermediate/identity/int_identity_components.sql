@@ -1,6 +1,11 @@
--- Connected components of the identity graph: every node with the smallest
--- node_id (= smallest node_key) of its component. Computed on the integer
--- node keys by the dispatched macro connected_components
+-- Connected components of the identity graph: every node_key with its
+-- component_key, the smallest node_key of its component (node keys are in
+-- node_id order, so that node has the component's smallest node_id: the
+-- component_id of int_identity_nodes_resolved). Only the two integers are
+-- written: the identifiers are in int_identity_nodes, and
+-- int_identity_nodes_resolved puts them side by side with the customer key
+-- (writing the strings here as well cost ~9 s at `large`, bench/RESULTS.md).
+-- Computed by the dispatched macro connected_components
 -- (macros/cross_db/connected_components.sql): on DuckDB two plain passes of
 -- min-label propagation, then a recursive CTE from the nodes whose label
 -- still dropped, carrying a label on only while it is smaller (terminates on
@@ -11,7 +16,7 @@
 with
 
 nodes as (
-    select * from {{ ref('int_identity_nodes') }}
+    select node_key from {{ ref('int_identity_nodes') }}
 ),
 
 edges as (
@@ -24,19 +29,9 @@ labels as (
 
 final as (
     select
-        nodes.node_id,
-        nodes.node_key,
-        nodes.node_type,
-        nodes.node_value,
-        nodes.is_crm_record,
-        nodes.is_excluded,
-        component_nodes.node_id as component_id,
-        labels.component_key
-    from nodes
-    inner join labels
-        on nodes.node_key = labels.node_key
-    inner join nodes as component_nodes
-        on labels.component_key = component_nodes.node_key
+        node_key,
+        component_key
+    from labels
 )
 
 select * from final

@@ -1,49 +1,46 @@
--- Undirected edges of the identity graph, one row per pair (node_a < node_b,
--- so key_a < key_b too), without edges that touch an excluded (super-node)
--- identifier. key_a / key_b are the nodes' integer node_keys.
+-- Undirected edges of the identity graph, one row per pair of integer node
+-- keys (key_a < key_b, i.e. the smaller node_id first), without edges that
+-- touch an excluded (super-node) identifier. Only the keys are kept: the
+-- components are computed on them, and writing millions of string pairs
+-- again cost more than the lookup (bench/RESULTS.md, session 5). The
+-- identifiers are in int_identity_nodes (node_key).
 
 with
 
 links as (
-    select * from {{ ref('int_identity_links') }}
-),
-
-nodes as (
-    select * from {{ ref('int_identity_nodes') }}
-),
-
-oriented as (
-    select
-        case when node_a < node_b then node_a else node_b end as node_a,
-        case when node_a < node_b then node_b else node_a end as node_b,
-        link_source
-    from links
+    select node_a, node_b, link_source
+    from {{ ref('int_identity_links') }}
     where node_a <> node_b
 ),
 
-grouped as (
+nodes as (
+    select node_key, node_id
+    from {{ ref('int_identity_nodes') }}
+    where not is_excluded
+),
+
+keyed as (
     select
-        node_a,
-        node_b,
-        min(link_source) as link_source,
-        count(*) as link_count
-    from oriented
-    group by node_a, node_b
+        a.node_key as key_1,
+        b.node_key as key_2,
+        links.link_source
+    from links
+    inner join nodes as a
+        on links.node_a = a.node_id
+    inner join nodes as b
+        on links.node_b = b.node_id
 ),
 
 final as (
     select
-        grouped.node_a,
-        grouped.node_b,
-        a.node_key as key_a,
-        b.node_key as key_b,
-        grouped.link_source,
-        grouped.link_count
-    from grouped
-    inner join nodes as a
-        on grouped.node_a = a.node_id and not a.is_excluded
-    inner join nodes as b
-        on grouped.node_b = b.node_id and not b.is_excluded
+        case when key_1 < key_2 then key_1 else key_2 end as key_a,
+        case when key_1 < key_2 then key_2 else key_1 end as key_b,
+        min(link_source) as link_source,
+        count(*) as link_count
+    from keyed
+    group by
+        case when key_1 < key_2 then key_1 else key_2 end,
+        case when key_1 < key_2 then key_2 else key_1 end
 )
 
 select * from final

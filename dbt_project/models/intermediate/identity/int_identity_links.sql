@@ -15,13 +15,14 @@ crm_customers as (
 ),
 
 -- logins tie a cookie to a CRM id; a purchase event ties the cookie to its
--- order (a guest's browsing to the guest checkout)
+-- order (a guest's browsing to the guest checkout). One row per link: a
+-- login keeps no order_id, so the branches below need no distinct of their own.
 event_links as (
     select distinct
         event_type = 'login' as is_login,
         user_id,
         anonymous_id,
-        order_id
+        case when event_type = 'purchase' then order_id end as order_id
     from {{ ref('stg_events__web_events') }}
     -- the plain IN list is pushed into the scan: only login and purchase
     -- rows of the 45M-row table are read further
@@ -52,11 +53,11 @@ final as (
     from crm_customers
     where phone_e164 is not null
     union all
-    select distinct 'crm:' || user_id, 'anon:' || anonymous_id, 'login', user_id
+    select 'crm:' || user_id, 'anon:' || anonymous_id, 'login', user_id
     from event_links
     where is_login
     union all
-    select distinct 'order:' || order_id, 'anon:' || anonymous_id, 'purchase_event', user_id
+    select 'order:' || order_id, 'anon:' || anonymous_id, 'purchase_event', user_id
     from event_links
     where not is_login
     union all
