@@ -179,7 +179,6 @@ resolved as (
         assigned.customer_key,
         assigned.key_basis,
         cast(assigned.first_assigned_at as {{ dbt.type_timestamp() }}) as first_assigned_at,
-        previous.anchor_node_id is not null as was_registered,
         previous.component_id as previous_component_id,
         previous.customer_key as previous_customer_key,
         previous.key_basis as previous_key_basis,
@@ -210,15 +209,11 @@ final as (
         '{{ invocation_id }}' as dbt_invocation_id,
         cast(current_timestamp as {{ dbt.type_timestamp() }}) as assigned_at
     from resolved
-    where not was_registered
-       or previous_component_id is null
-       or previous_customer_key is null
-       or previous_key_basis is null
-       or previous_first_assigned_at is null
-       or previous_component_id <> component_id
-       or previous_customer_key <> customer_key
-       or previous_key_basis <> key_basis
-       or previous_first_assigned_at <> first_assigned_at
+    -- a new anchor has no previous values: distinct from its (non-null) new ones
+    where previous_component_id is distinct from component_id
+       or previous_customer_key is distinct from customer_key
+       or previous_key_basis is distinct from key_basis
+       or previous_first_assigned_at is distinct from first_assigned_at
 )
 
 select * from final

@@ -19,10 +19,11 @@ nodes as (
     where not is_excluded
 ),
 
+-- each link as a pair of node keys, the smaller first
 keyed as (
     select
-        a.node_key as key_1,
-        b.node_key as key_2,
+        case when a.node_key < b.node_key then a.node_key else b.node_key end as key_a,
+        case when a.node_key < b.node_key then b.node_key else a.node_key end as key_b,
         links.link_source
     from links
     inner join nodes as a
@@ -33,14 +34,12 @@ keyed as (
 
 final as (
     select
-        case when key_1 < key_2 then key_1 else key_2 end as key_a,
-        case when key_1 < key_2 then key_2 else key_1 end as key_b,
+        key_a,
+        key_b,
         min(link_source) as link_source,
         count(*) as link_count
     from keyed
-    group by
-        case when key_1 < key_2 then key_1 else key_2 end,
-        case when key_1 < key_2 then key_2 else key_1 end
+    group by key_a, key_b
 )
 
 select * from final
