@@ -83,3 +83,26 @@
     insert overwrite table {{ target }}
     select {{ column_list }} from {{ staging }}
 {% endmacro %}
+
+
+{#
+  delete_where(relation, condition): the post-hook of the incremental models
+  that write placeholder rows to delete rows (int_consent_observations,
+  int_consent_history). A DELETE elsewhere; on Spark (Parquet has no DELETE)
+  the table is rewritten without those rows, through a staging table as above.
+#}
+{% macro delete_where(relation, condition) -%}
+    {{ return(adapter.dispatch('delete_where', 'segments')(relation, condition)) }}
+{%- endmacro %}
+
+{% macro default__delete_where(relation, condition) -%}
+    delete from {{ relation }} where {{ condition }}
+{%- endmacro %}
+
+{% macro spark__delete_where(relation, condition) -%}
+    {%- set staging = relation.incorporate(path={"identifier": relation.identifier ~ "__dbt_kept"}) -%}
+    {%- do run_query("drop table if exists " ~ staging) -%}
+    {%- do run_query("create table " ~ staging ~ " using parquet as select * from " ~ relation
+                     ~ " where not (" ~ condition ~ ")") -%}
+    insert overwrite table {{ relation }} select * from {{ staging }}
+{%- endmacro %}
