@@ -7,7 +7,10 @@ file per source, dated ``day``, next to it (or into ``out``):
   event and session ids) of the same visitors and customers; most are moved
   to ``day``, a ``late_share`` keeps its original, older timestamp (late
   data); plus ``redeliver`` existing events delivered again under their own
-  id, moved to another session and device (a correction);
+  id, on another device and out of their session (a correction): consented
+  page views of sessions that keep other consented events, so the session
+  they leave must be recomputed (its page views drop). The first of them
+  loses its session, the others move to another session of the same visitor;
 - orders: the lines of a ``fraction`` of the orders again, as new orders
   (mostly on ``day``, some late), plus ``redeliver`` existing lines delivered
   again as refunded;
@@ -76,17 +79,34 @@ def write_new_day(landing: Path, day: date, *, out: Path | None = None, fraction
                     "session_id": f"case when session_id is null or session_id = '' then session_id "
                                   f"else session_id || '-{tag}' end"}
         new_cols = ", ".join(f"{replaced.get(c, c)} as {c}" for c in ev.column_names)
-        moved = ", ".join({"session_id": "other_session as session_id", "device_type": "'tablet' as device_type"}
+        moved_session = "case when pick = 1 then '' else other_session end as session_id"
+        moved = ", ".join({"session_id": moved_session, "device_type": "'tablet' as device_type"}
                           .get(c, c) for c in ev.column_names)
+        consented = "lower(trim(tracking_consent)) in ('true', 'yes', 'y', '1')"
         events_sql = f"""
             select {new_cols} from {_source_sql(landing, 'events')} where {_pick('event_id', seed, fraction)}
             union all
             select {moved} from (
-                select *, lead(session_id) over (order by event_id) as other_session
-                from {_source_sql(landing, 'events', first_file_only=True)}
-                where session_id is not null and session_id <> ''
-                qualify other_session is not null
-                order by hash(event_id || '#{seed}') limit {redeliver})"""
+                with delivered as (
+                    select * from {_source_sql(landing, 'events', first_file_only=True)}
+                    where session_id is not null and session_id <> ''
+                      and anonymous_id is not null and anonymous_id <> ''
+                ),
+                sessions as (
+                    select session_id, consented_events,
+                           lead(session_id) over (partition by anonymous_id order by session_id) as other_session
+                    from (select session_id, min(anonymous_id) as anonymous_id,
+                                 count(*) filter (where {consented}) as consented_events
+                          from delivered group by session_id)
+                ),
+                chosen as (
+                    select delivered.*, sessions.other_session,
+                           row_number() over (order by hash(delivered.event_id || '#{seed}')) as pick
+                    from delivered inner join sessions on delivered.session_id = sessions.session_id
+                    where lower(trim(delivered.event_type)) = 'page_view' and {consented}
+                      and sessions.consented_events >= 2 and sessions.other_session is not null
+                )
+                select * from chosen where pick <= {redeliver} order by pick)"""
         files["events"] = _write(con, events_sql, out, "events", f"{ev.file_prefix}_{day.isoformat()}_part0001.jsonl")
 
         od = SOURCES["orders"]

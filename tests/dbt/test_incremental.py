@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dbt_helpers import AS_OF, DBT_PROJECT, REPO_ROOT, DbtRun, run_dbt
+from dbt_helpers import AS_OF, DBT_PROJECT, EVENT_ROWS, HANDMADE_ROWS, REPO_ROOT, DbtRun, create_raw_tables, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -172,3 +172,57 @@ def test_new_day_changes_the_marts(scenario: IncrementalScenario) -> None:
                                "where _file_name like 'order_lines_2026-11-25%' and status = 'refunded' "
                                "and order_id not like '%-20261125'").fetchone()[0]
     assert late_or_new > 0 and merged > 0 and refunded > 0
+
+
+SESSION_MODELS = ("stg_events__web_events", "int_web_sessions", "int_web_session_identifiers")
+
+
+def test_session_models_that_missed_a_staging_run_recompute_the_session_they_saw(tmp_path: Path) -> None:
+    # touched_session_ids finds the session a re-delivered event left from the staged
+    # previous_session_id. When the session models missed a staging run, that is not the
+    # session they saw: here e1 (a consented page view of s1) comes again in s2 and is
+    # staged alone, then again in s9; the session models then run once. Only the raw
+    # branch of touched_session_ids (compiled in only when such events exist) names s1.
+    warehouse = tmp_path / "warehouse.duckdb"
+    create_raw_tables(warehouse, HANDMADE_ROWS)
+    first = run_dbt("run", warehouse, tmp_path / "first", extra=["--select", *SESSION_MODELS])
+    assert first.ok, first.stdout[-3000:]
+
+    e1 = next(row for row in EVENT_ROWS if row["event_id"] == "e1")
+
+    def deliver_e1_again(session: str, day: int) -> None:
+        create_raw_tables(warehouse, {"events": [{**e1, "session_id": session, "_loaded_at": datetime(2026, 11, day, 6),
+                                                  "_file_name": f"web_events_2026-11-{day}_part0001.jsonl"}]},
+                          batch_id=f"2026-11-{day}")
+
+    deliver_e1_again("s2", 26)
+    staged = run_dbt("run", warehouse, tmp_path / "staged", extra=["--select", "stg_events__web_events"])
+    assert staged.ok, staged.stdout[-3000:]
+    deliver_e1_again("s9", 27)
+    caught_up = run_dbt("run", warehouse, tmp_path / "caught_up", extra=["--select", *SESSION_MODELS])
+    assert caught_up.ok, caught_up.stdout[-3000:]
+
+    copy = tmp_path / "full" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    full = run_dbt("run", copy, tmp_path / "full", extra=["--full-refresh", "--select", *SESSION_MODELS])
+    assert full.ok, full.stdout[-3000:]
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as inc (read_only)")
+        con.execute(f"attach '{copy}' as ful (read_only)")
+        assert con.execute("select session_id, page_views from inc.intermediate.int_web_sessions "
+                           "where session_id in ('s1', 's2', 's9') order by 1").fetchall() == [
+            ("s1", 0), ("s2", 1), ("s9", 2)]
+        for table in ("staging.stg_events__web_events", "intermediate.int_web_sessions",
+                      "intermediate.int_web_session_identifiers"):
+            for a, b in (("inc", "ful"), ("ful", "inc")):
+                only = con.execute(f"select count(*) from (select * from {a}.{table} "
+                                   f"except all select * from {b}.{table})").fetchone()[0]
+                assert only == 0, f"{table}: {only} rows only in {a}"
+    assert "delivered_again" in _model_sql(tmp_path / "caught_up" / "target" / "compiled", "int_web_sessions")
+
+    # a normal day (the session models up to date): the raw branch is left out
+    deliver_e1_again("s3", 28)
+    normal = run_dbt("run", warehouse, tmp_path / "normal", extra=["--select", *SESSION_MODELS])
+    assert normal.ok, normal.stdout[-3000:]
+    assert "delivered_again" not in _model_sql(tmp_path / "normal" / "target" / "compiled", "int_web_sessions")

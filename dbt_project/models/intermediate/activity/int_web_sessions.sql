@@ -6,7 +6,9 @@
 -- consent count; a customer's later withdrawal is applied in
 -- int_sessions_resolved.
 -- Incremental: the sessions touched by events loaded since the last build
--- (late events included) are recomputed from all their staged events.
+-- (late events included, and the session a re-delivered event left, from
+-- the staged previous_session_id: touched_session_ids) are recomputed from
+-- all their staged events.
 {{ config(
     materialized='incremental',
     unique_key='session_id',

@@ -5,6 +5,24 @@
 -- re-delivered event replaces its earlier version (delete+insert on
 -- event_id). Loads are stamped in load order, so the newer load always wins,
 -- as in a full refresh.
+-- The previous delivery: previous_session_id (the session of the version
+-- this one supersedes, when that was another, non-null session) and
+-- _previous_loaded_at (that version's _loaded_at; null for an event
+-- delivered once). The incremental session models read them instead of the
+-- raw table to find the session a re-delivered event left
+-- (touched_session_ids). They are defined by the raw data alone, so a full
+-- refresh and an incremental run agree: a full refresh takes them from the
+-- next older raw row of the same window; an incremental run from the next
+-- older row of the new batch, else from the staged row it replaces (looked
+-- up in the model's own table, for the batch's event ids only). They are
+-- deliberately not a per-build audit value ("the session this build
+-- replaced"), which a full refresh could not reproduce and
+-- tests/dbt/test_incremental.py would have to leave out of its comparison.
+-- Both columns were added after the first release: with
+-- on_schema_change='fail' an existing warehouse stops with a schema change
+-- error on this model until it is rebuilt once:
+--   dbt build --full-refresh --select stg_events__web_events
+-- (or `make full-refresh`); the models downstream need no rebuild.
 {{ config(
     materialized='incremental',
     unique_key='event_id',
@@ -54,9 +72,50 @@ ranked as (
         row_number() over (
             partition by event_id
             order by _loaded_at desc, _file_name desc, _row_number desc
-        ) as load_rank
+        ) as load_rank,
+        -- the next older delivery among the rows read (same window, one sort)
+        lead(session_id) over (
+            partition by event_id
+            order by _loaded_at desc, _file_name desc, _row_number desc
+        ) as older_session_id,
+        lead(_loaded_at) over (
+            partition by event_id
+            order by _loaded_at desc, _file_name desc, _row_number desc
+        ) as older_loaded_at
     from typed
     where event_id is not null
+),
+{%- if is_incremental() %}
+
+-- The staged version an event of the new batch replaces: a key lookup for
+-- the batch's event ids, not a scan of the raw history.
+staged as (
+    select event_id, session_id, _loaded_at
+    from {{ this }}
+    where event_id in (select event_id from ranked where load_rank = 1)
+),
+{%- endif %}
+
+latest as (
+    select
+        ranked.*,
+        {%- if is_incremental() %}
+        -- delivered again within the batch: the older batch row; else the staged row
+        case
+            when ranked.older_loaded_at is not null then ranked.older_session_id
+            else staged.session_id
+        end as prior_session_id,
+        coalesce(ranked.older_loaded_at, staged._loaded_at) as prior_loaded_at
+        {%- else %}
+        ranked.older_session_id as prior_session_id,
+        ranked.older_loaded_at as prior_loaded_at
+        {%- endif %}
+    from ranked
+    {%- if is_incremental() %}
+    left join staged
+        on ranked.event_id = staged.event_id
+    {%- endif %}
+    where ranked.load_rank = 1
 ),
 
 final as (
@@ -87,12 +146,15 @@ final as (
         utm_medium,
         utm_campaign,
         tracking_consent,
+        case
+            when prior_session_id is distinct from session_id then prior_session_id
+        end as previous_session_id,
         _file_name,
         _batch_id,
         _row_number,
-        _loaded_at
-    from ranked
-    where load_rank = 1
+        _loaded_at,
+        prior_loaded_at as _previous_loaded_at
+    from latest
 )
 
 select * from final
