@@ -226,3 +226,50 @@ def test_session_models_that_missed_a_staging_run_recompute_the_session_they_saw
     normal = run_dbt("run", warehouse, tmp_path / "normal", extra=["--select", *SESSION_MODELS])
     assert normal.ok, normal.stdout[-3000:]
     assert "delivered_again" not in _model_sql(tmp_path / "normal" / "target" / "compiled", "int_web_sessions")
+
+
+def test_a_session_or_day_whose_events_all_left_is_deleted(tmp_path: Path) -> None:
+    # delete+insert replaces only the keys it writes: a session (or email day) whose
+    # events all moved elsewhere gets no new row, so the models write a placeholder
+    # that deletes the old one (and their post-hook drops the placeholder). e4 is
+    # the only event of s9; e5 and e6 the only email events of 2026-11-10.
+    models = (*SESSION_MODELS, "int_email_engagement_daily")
+    warehouse = tmp_path / "warehouse.duckdb"
+    create_raw_tables(warehouse, HANDMADE_ROWS)
+    first = run_dbt("run", warehouse, tmp_path / "first", extra=["--select", *models])
+    assert first.ok, first.stdout[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from intermediate.int_web_sessions where session_id = 's9'").fetchone()[0] == 1
+        assert con.execute("select count(*) from intermediate.int_email_engagement_daily "
+                           "where event_date = date '2026-11-10'").fetchone()[0] == 1
+
+    moved = {"_loaded_at": datetime(2026, 11, 26, 6), "_file_name": "web_events_2026-11-26_part0001.jsonl"}
+    rows = {row["event_id"]: row for row in EVENT_ROWS}
+    create_raw_tables(warehouse, {"events": [
+        {**rows["e4"], "session_id": "s4", **moved},
+        {**rows["e5"], "event_ts": "2026-11-12T07:00:00Z", **moved},
+        {**rows["e6"], "event_ts": "2026-11-12T07:05:00Z", **moved},
+    ]}, batch_id="2026-11-26")
+    incremental = run_dbt("run", warehouse, tmp_path / "incremental", extra=["--select", *models])
+    assert incremental.ok, incremental.stdout[-3000:]
+
+    copy = tmp_path / "full" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    full = run_dbt("run", copy, tmp_path / "full", extra=["--full-refresh", "--select", *models])
+    assert full.ok, full.stdout[-3000:]
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as inc (read_only)")
+        con.execute(f"attach '{copy}' as ful (read_only)")
+        assert con.execute("select count(*) from inc.intermediate.int_web_sessions "
+                           "where session_id = 's9' or _max_loaded_at is null").fetchone()[0] == 0
+        assert con.execute("select count(*) from inc.intermediate.int_web_session_identifiers "
+                           "where session_id = 's9' or _max_loaded_at is null").fetchone()[0] == 0
+        assert con.execute("select event_date from inc.intermediate.int_email_engagement_daily "
+                           "order by 1").fetchall() == [(date(2026, 11, 12),)]
+        for table in ("staging.stg_events__web_events", "intermediate.int_web_sessions",
+                      "intermediate.int_web_session_identifiers", "intermediate.int_email_engagement_daily"):
+            for a, b in (("inc", "ful"), ("ful", "inc")):
+                only = con.execute(f"select count(*) from (select * from {a}.{table} "
+                                   f"except all select * from {b}.{table})").fetchone()[0]
+                assert only == 0, f"{table}: {only} rows only in {a}"

@@ -41,18 +41,36 @@
   always compiled in.
 #}
 {% macro touched_session_ids(watermark) -%}
-    select session_id
+    {{ segments.touched_keys(watermark, 'session_id', 'previous_session_id',
+                             blank_to_null('earlier.session_id')) }}
+{%- endmacro %}
+
+{#
+  Days an incremental run of a per-day model must recompute: the same, for
+  event_date (previous_event_date: the day of the superseded delivery, when
+  it was another day).
+#}
+{% macro touched_event_dates(watermark) -%}
+    {{ segments.touched_keys(watermark, 'event_date', 'previous_event_date',
+                             'cast(' ~ parse_timestamp_utc('earlier.event_ts') ~ ' as date)') }}
+{%- endmacro %}
+
+{# touched_session_ids and touched_event_dates: `key` of the staged rows loaded
+   after `watermark`, their `previous_key`, and `raw_key` of the earlier raw
+   versions of the events delivered again more than once since then. #}
+{% macro touched_keys(watermark, key, previous_key, raw_key) -%}
+    select {{ key }}
     from {{ ref('stg_events__web_events') }}
     where _loaded_at > {{ watermark }}
-      and session_id is not null
+      and {{ key }} is not null
     union
-    select previous_session_id
+    select {{ previous_key }}
     from {{ ref('stg_events__web_events') }}
     where _loaded_at > {{ watermark }}
-      and previous_session_id is not null
+      and {{ previous_key }} is not null
     {%- if events_delivered_again_since(watermark) %}
     union
-    select {{ blank_to_null('earlier.session_id') }}
+    select {{ raw_key }}
     from {{ source('events', 'web_events') }} as earlier
     inner join (
         select event_id
@@ -62,7 +80,7 @@
     ) as delivered_again
         on {{ blank_to_null('earlier.event_id') }} = delivered_again.event_id
     where earlier._loaded_at <= {{ watermark }}
-      and {{ blank_to_null('earlier.session_id') }} is not null
+      and {{ raw_key }} is not null
     {%- endif %}
 {%- endmacro %}
 

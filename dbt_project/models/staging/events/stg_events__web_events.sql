@@ -6,7 +6,8 @@
 -- event_id). Loads are stamped in load order, so the newer load always wins,
 -- as in a full refresh.
 -- The previous delivery: previous_session_id (the session of the version
--- this one supersedes, when that was another, non-null session) and
+-- this one supersedes, when that was another, non-null session),
+-- previous_event_date (likewise its day, for int_email_engagement_daily) and
 -- _previous_loaded_at (that version's _loaded_at; null for an event
 -- delivered once). The incremental session models read them instead of the
 -- raw table to find the session a re-delivered event left
@@ -81,7 +82,11 @@ ranked as (
         lead(_loaded_at) over (
             partition by event_id
             order by _loaded_at desc, _file_name desc, _row_number desc
-        ) as older_loaded_at
+        ) as older_loaded_at,
+        lead(cast(event_ts as date)) over (
+            partition by event_id
+            order by _loaded_at desc, _file_name desc, _row_number desc
+        ) as older_event_date
     from typed
     where event_id is not null
 ),
@@ -90,7 +95,7 @@ ranked as (
 -- The staged version an event of the new batch replaces: a key lookup for
 -- the batch's event ids, not a scan of the raw history.
 staged as (
-    select event_id, session_id, _loaded_at
+    select event_id, session_id, event_date, _loaded_at
     from {{ this }}
     where event_id in (select event_id from ranked where load_rank = 1)
 ),
@@ -105,9 +110,14 @@ latest as (
             when ranked.older_loaded_at is not null then ranked.older_session_id
             else staged.session_id
         end as prior_session_id,
+        case
+            when ranked.older_loaded_at is not null then ranked.older_event_date
+            else staged.event_date
+        end as prior_event_date,
         coalesce(ranked.older_loaded_at, staged._loaded_at) as prior_loaded_at
         {%- else %}
         ranked.older_session_id as prior_session_id,
+        ranked.older_event_date as prior_event_date,
         ranked.older_loaded_at as prior_loaded_at
         {%- endif %}
     from ranked
@@ -149,6 +159,9 @@ final as (
         case
             when prior_session_id is distinct from session_id then prior_session_id
         end as previous_session_id,
+        case
+            when prior_event_date is distinct from cast(event_ts as date) then prior_event_date
+        end as previous_event_date,
         _file_name,
         _batch_id,
         _row_number,
