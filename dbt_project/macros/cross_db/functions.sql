@@ -136,31 +136,3 @@
     {{ exceptions.raise_compiler_error("segments." ~ name ~ " has no implementation for adapter '" ~ adapter.type() ~ "': add " ~ adapter.type() ~ "__" ~ name ~ " in macros/cross_db/ [rule: cross_db_dispatch]") }}
 {%- endmacro %}
 
-
-{#
-  row_hash(columns): a 64-bit hash of a row's values (a list of column
-  expressions), for fingerprints: sum(row_hash(...)) over a group changes
-  when a row is added, removed or changed. The values differ between
-  adapters; compare fingerprints only within one warehouse. Spark's is cast
-  to decimal so that a sum of them cannot overflow.
-#}
-{% macro row_hash(columns) -%}
-    {{ return(adapter.dispatch('row_hash', 'segments')(columns)) }}
-{%- endmacro %}
-
-{% macro duckdb__row_hash(columns) -%}
-    hash({{ columns | join(', ') }})
-{%- endmacro %}
-
-{% macro postgres__row_hash(columns) -%}
-    hashtextextended(concat_ws('|'
-        {%- for column in columns %}, coalesce(cast({{ column }} as text), '\N'){% endfor %}), 0)
-{%- endmacro %}
-
-{% macro spark__row_hash(columns) -%}
-    cast(xxhash64({{ columns | join(', ') }}) as decimal(38, 0))
-{%- endmacro %}
-
-{% macro default__row_hash(columns) -%}
-    {{ segments._cross_db_missing('row_hash') }}
-{%- endmacro %}
