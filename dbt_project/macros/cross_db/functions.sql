@@ -135,4 +135,3 @@
 {% macro _cross_db_missing(name) -%}
     {{ exceptions.raise_compiler_error("segments." ~ name ~ " has no implementation for adapter '" ~ adapter.type() ~ "': add " ~ adapter.type() ~ "__" ~ name ~ " in macros/cross_db/ [rule: cross_db_dispatch]") }}
 {%- endmacro %}
-

@@ -88,8 +88,9 @@
 {#
   delete_where(relation, condition): the post-hook of the incremental models
   that write placeholder rows to delete rows (int_consent_observations and
-  the session and email-day models). A DELETE elsewhere; on Spark (Parquet has no DELETE)
-  the table is rewritten without those rows, through a staging table as above.
+  the session and email-day models). A DELETE elsewhere; on Spark (Parquet
+  has no DELETE) the table is rewritten without those rows, through a
+  staging table as above.
 #}
 {% macro delete_where(relation, condition) -%}
     {{ return(adapter.dispatch('delete_where', 'segments')(relation, condition)) }}
