@@ -103,7 +103,7 @@ def child_bare(landing: Path, db: Path, memory_limit: str | None) -> dict:
 
 def child_loader(landing: Path, home: Path, memory_limit: str | None) -> dict:
     from segmentation.config import Settings
-    from segmentation.loading import load_new_files
+    from segmentation.loading import load_new_files, load_workers
 
     if memory_limit:
         os.environ["SEGMENTS_DUCKDB_MEMORY_LIMIT"] = memory_limit
@@ -114,6 +114,7 @@ def child_loader(landing: Path, home: Path, memory_limit: str | None) -> dict:
     report = load_new_files(settings, batch_id="bench", settle_seconds=0)
     seconds = time.perf_counter() - start
     return {"rows": report.rows_loaded + report.rows_rejected, "rows_rejected": report.rows_rejected,
+            "workers": load_workers(),
             "quarantined": len(report.quarantined), "seconds": seconds}
 
 

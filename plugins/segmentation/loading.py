@@ -23,9 +23,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -43,7 +45,7 @@ from segmentation.loading_formats import (
     sha256_of,
 )
 from segmentation.loading_fast import fast_path_enabled, key_sets_sql, load_clean_csv, load_clean_jsonl
-from segmentation.loading_prefetch import PrefetchItem, Prefetcher, Prepared
+from segmentation.loading_prefetch import PrefetchItem, Prefetcher, Prepared, prepare
 from segmentation.loading_readers import (
     ENCODINGS,
     EncodingMismatch,
@@ -65,6 +67,9 @@ log = logging.getLogger(__name__)
 # Override with SEGMENTS_SETTLE_SECONDS.
 DEFAULT_SETTLE_SECONDS = 2.0
 DEFAULT_MEMORY_LIMIT = "1GB"
+# Files loaded at once (load_workers); bench/RESULTS.md "Loader throughput" has the measurements.
+LOAD_WORKERS_ENV = "SEGMENTS_LOAD_WORKERS"
+DEFAULT_LOAD_WORKERS = 2
 REASON_SUFFIX = ".reason.txt"
 
 
@@ -130,13 +135,18 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     release_inprocess_dbt()
     con = duckdb.connect(str(settings.warehouse))
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
+    _configure(con)
     con.execute("set preserve_insertion_order = true")  # row numbers come from insertion order
     # Bounded memory for any file size: beyond this DuckDB spills to <warehouse>.tmp/.
     memory_limit = os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     con.execute(f"set memory_limit = {lit(memory_limit)}")
     return con
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    """Settings of one connection (each cursor of a parallel load has its own)."""
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -253,13 +263,18 @@ def load_new_files(settings: Settings, batch_id: str | None = None, now: datetim
             settle_seconds = float(os.environ.get("SEGMENTS_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
         ready, changing = settle(fresh, settle_seconds)
         report.files.extend(changing)
-        # With SEGMENTS_LOAD_PREFETCH=1 the next file is hashed (and its JSON keys listed) on another
-        # thread while this one inserts; off by default, then each file is prepared inline (loading_prefetch.py).
         fast = fast_path_enabled()
-        with Prefetcher([_prefetch_item(c, fast) for c in ready], fast) as prefetch:
-            for i, c in enumerate(ready):
-                outcome = _process(con, settings, c, batch_id, now_utc, prefetch.get(i))
-                report.files.append(outcome)
+        workers = min(load_workers(), len(ready))
+        if workers > 1:
+            report.files.extend(_load_parallel(con, settings, ready, batch_id, now_utc, fast, workers))
+        else:
+            # With SEGMENTS_LOAD_PREFETCH=1 the next file is hashed (and its JSON keys listed) on another
+            # thread while this one inserts; off by default, then each file is prepared inline
+            # (loading_prefetch.py).
+            with Prefetcher([_prefetch_item(c, fast) for c in ready], fast) as prefetch:
+                for i, c in enumerate(ready):
+                    outcome = _process(con, settings, c, batch_id, now_utc, prefetch.get(i))
+                    report.files.append(outcome)
         # Privacy (docs/privacy.md): rows of people erased before are deleted right after
         # the load, so a later extract that still contains them does not bring them back.
         from segmentation.privacy import apply_suppression
@@ -311,6 +326,102 @@ def requeue(settings: Settings, names: list[str]) -> list[Path]:
     return moved
 
 
+# --------------------------------------------------------------------------- files in parallel
+
+def load_workers() -> int:
+    """How many files load at once (``SEGMENTS_LOAD_WORKERS``; default: 2, or 1 on a 1-core machine)."""
+    raw = os.environ.get(LOAD_WORKERS_ENV, "").strip()
+    if not raw:
+        return max(1, min(DEFAULT_LOAD_WORKERS, os.cpu_count() or 1))
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        raise ValueError(f"{LOAD_WORKERS_ENV}={raw!r}: expected a whole number of files to load at once") from None
+
+
+class _Dispatch:
+    """Hands files to the workers in landing order, each with its checksum and its ``_loaded_at``.
+
+    Taking a file (under one lock) hashes it and claims its content: a later file with
+    the same content waits until the earlier one is committed, then finds it in the
+    ledger and is recorded as a duplicate, exactly as when files load one by one. The
+    stamps increase in landing order, as they do one by one.
+    """
+
+    def __init__(self, ready: list[Candidate], fast: bool) -> None:
+        self._ready = ready
+        self._fast = fast
+        self._next = 0
+        self._last_stamp: datetime | None = None
+        self._claimed: dict[str, int] = {}      # content being loaded -> file index
+        self._cond = threading.Condition()
+        self.failed = False                     # a worker raised: hand out no more files
+
+    def take(self) -> tuple[int, Prepared, datetime] | None:
+        with self._cond:
+            if self.failed or self._next >= len(self._ready):
+                return None
+            i = self._next
+            self._next += 1
+            stamp = _utcnow()
+            if self._last_stamp is not None and stamp <= self._last_stamp:
+                stamp = self._last_stamp + timedelta(microseconds=1)
+            self._last_stamp = stamp
+            prepared = prepare(PrefetchItem(self._ready[i].path), self._fast)
+            while prepared.sha in self._claimed and not self.failed:
+                self._cond.wait()  # releases the lock: the other worker goes on with later files
+            if self.failed:
+                return None
+            self._claimed[prepared.sha] = i
+            return i, prepared, stamp
+
+    def done(self, sha: str) -> None:
+        with self._cond:
+            self._claimed.pop(sha, None)
+            self._cond.notify_all()
+
+    def fail(self) -> None:
+        with self._cond:
+            self.failed = True
+            self._cond.notify_all()
+
+
+def _load_parallel(con, settings: Settings, ready: list[Candidate], batch_id: str, now_utc: datetime, fast: bool,
+                   workers: int) -> list[FileOutcome]:
+    """Load ``ready`` with ``workers`` files at once, each in its own transaction on its own cursor.
+
+    Why: a clean file's insert numbers its rows with ``row_number() over ()``, which DuckDB
+    runs on one core, so one file at a time leaves the other core mostly idle. Appends
+    to the same raw table from two transactions do not conflict in DuckDB, and every
+    file still commits its rows, rejects and ledger row together or not at all. The
+    outcomes come back in landing order.
+    """
+    dispatch = _Dispatch(ready, fast)
+    outcomes: list[FileOutcome | None] = [None] * len(ready)
+
+    def work() -> None:
+        cur = con.cursor()
+        try:
+            _configure(cur)
+            while (taken := dispatch.take()) is not None:
+                i, prepared, stamp = taken
+                try:
+                    outcomes[i] = _process(cur, settings, ready[i], batch_id, now_utc, prepared, stamp)
+                finally:
+                    dispatch.done(prepared.sha)
+        except BaseException:
+            dispatch.fail()
+            raise
+        finally:
+            cur.close()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+        futures = [pool.submit(work) for _ in range(workers)]
+    for f in futures:
+        f.result()  # the first worker's error, if any (the others stopped taking files)
+    return [o for o in outcomes if o is not None]
+
+
 # --------------------------------------------------------------------------- one file
 
 def _prefetch_item(c: Candidate, fast: bool) -> PrefetchItem:
@@ -327,7 +438,8 @@ def _prefetch_item(c: Candidate, fast: bool) -> PrefetchItem:
 
 
 def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: datetime,
-             prepared: Prepared) -> FileOutcome:
+             prepared: Prepared, loaded_at: datetime | None = None) -> FileOutcome:
+    """Load one file. ``loaded_at`` is its rows' ``_loaded_at`` (default: when its insert starts)."""
     started = _utcnow()
     sha, physical_lines = prepared.sha, prepared.physical_lines  # one read for both (loading_prefetch.prepare)
     seen = _ledger_by_sha(con, sha)
@@ -355,7 +467,8 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
         return _quarantine(con, settings, c, sha, batch_id, started, exc)
 
     if kind.format in ("jsonl", "csv") and fast_path_enabled():
-        outcome = _try_fast(con, c, kind, sha, physical_lines, batch_id, started, now_utc, prepared.key_sets)
+        outcome = _try_fast(con, c, kind, sha, physical_lines, batch_id, started, now_utc, prepared.key_sets,
+                            loaded_at)
         if outcome is not None:
             return outcome
 
@@ -364,7 +477,8 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
         log.info("loading %s (%s, %d bytes, %s)", c.path.name, c.source.name, c.size, encoding)
         con.execute("begin transaction")
         try:
-            outcome = _load_in_transaction(con, settings, c, kind, sha, encoding, batch_id, started, now_utc)
+            outcome = _load_in_transaction(con, settings, c, kind, sha, encoding, batch_id, started, now_utc,
+                                           loaded_at)
         except EncodingMismatch as exc:
             con.execute("rollback")
             last_exc = exc
@@ -394,7 +508,7 @@ def _process(con, settings: Settings, c: Candidate, batch_id: str, now_utc: date
 
 def _try_fast(con, c: Candidate, kind: FileKind, sha: str, physical_lines: int | None, batch_id: str,
               started: datetime, now_utc: datetime,
-              key_sets: list[tuple] | None = None) -> FileOutcome | None:
+              key_sets: list[tuple] | None = None, loaded_at: datetime | None = None) -> FileOutcome | None:
     """Load a clean JSON-lines or CSV file on the fast path (loading_fast.py); None: use the general reader.
 
     The fast path only ever loads every row of a file; anything else (a rejected row,
@@ -413,7 +527,7 @@ def _try_fast(con, c: Candidate, kind: FileKind, sha: str, physical_lines: int |
             scan = scan_csv(c.path, src, kind, "utf-8", now_utc)
         except ExtractError:
             return None
-    stamp = f"{lit(_utcnow().isoformat(sep=' '))}::timestamp"
+    stamp = f"{lit((loaded_at or _utcnow()).isoformat(sep=' '))}::timestamp"
     log.info("loading %s (%s, %d bytes, utf-8, fast path)", c.path.name, src.name, c.size)
     con.execute("begin transaction")
     try:
@@ -451,7 +565,8 @@ def _try_fast(con, c: Candidate, kind: FileKind, sha: str, physical_lines: int |
 
 
 def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, sha: str, encoding: str,
-                         batch_id: str, started: datetime, now_utc: datetime) -> FileOutcome:
+                         batch_id: str, started: datetime, now_utc: datetime,
+                         loaded_at: datetime | None = None) -> FileOutcome:
     """Load one file inside the caller's open transaction; the caller commits or rolls back.
 
     1. Parse and validate the whole file into a temporary table (parallel; spills to disk
@@ -487,7 +602,7 @@ def _load_in_transaction(con, settings: Settings, c: Candidate, kind: FileKind, 
                 f"(select {keys}, min(_row_number) as first_row from {rows} where not _bad group by {keys} "
                 f"having count(*) > 1) k using ({keys}) where not s._bad and s._row_number > k.first_row")
     raw = f"raw.{q(src.table)}"
-    loaded_at = _utcnow()
+    loaded_at = loaded_at or _utcnow()
     stamp = f"{lit(loaded_at.isoformat(sep=' '))}::timestamp"
     cols = ", ".join(q(x) for x in src.column_names)
     con.execute(

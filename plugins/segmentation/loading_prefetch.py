@@ -14,9 +14,11 @@ memory, ...) the loader simply runs it again inline and handles the error as
 it always did. A file that changes after it was read here is caught by the
 loader's existing size/mtime check after the insert.
 
-Off by default (``SEGMENTS_LOAD_PREFETCH``): it only pays where the loader has
-a core to spare (measured below, at PREFETCH_ENV); without it,
-``Prefetcher.get`` prepares each file inline, exactly as the loader did before.
+Off by default (``SEGMENTS_LOAD_PREFETCH``), and used only when files load one
+at a time (``SEGMENTS_LOAD_WORKERS=1``; two workers, the default, use both cores
+better: docs/ingestion.md). It only pays where the loader has a core to spare
+(measured below, at PREFETCH_ENV); without it, ``Prefetcher.get`` prepares each
+file inline, exactly as the loader did before.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -204,7 +206,8 @@ def scan_parquet(con, path: Path, source: Source, kind: FileKind, now_utc: datet
     cleanup: list[Path] = []
     if kind.gzip:  # DuckDB reads Parquet only uncompressed at file level: stream-decompress next to the warehouse
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        read_path = tmp_dir / (path.name + ".decompressed.parquet")
+        # unique per thread: two files of the same name (other folders) may load at once
+        read_path = tmp_dir / f"{os.getpid()}-{threading.get_ident()}-{path.name}.decompressed.parquet"
         cleanup.append(read_path)
         try:
             with gzip.open(path, "rb") as src, read_path.open("wb") as dst:
