@@ -34,12 +34,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import yaml
 
 from segmentation.config import Settings
 from segmentation.errors import ConfigError, PublishError
 from segmentation.inprocess import release_inprocess_dbt
+from segmentation.loading_sql import lit
 from segmentation.privacy import match_keys_sql, require_salt
 
 log = logging.getLogger(__name__)
@@ -101,35 +101,54 @@ def _segments(dbt_project: Path) -> list[str]:
     return [r["name"] for r in sorted(rules, key=lambda r: r["priority"])]
 
 
-def _read_members(settings: Settings, salt: str) -> pd.DataFrame:
-    """customer_key, segment, as_of_date, consent per channel and match hashes, from the warehouse."""
+def holdout_bucket_sql(customer_key: str, segment: str, salt: str) -> str:
+    """SQL for ``holdout_bucket``: the same number in DuckDB (first 8 bytes of the SHA-256, big-endian, / 2**64).
+
+    ``customer_key`` and ``segment`` are SQL expressions. The UBIGINT -> DOUBLE cast rounds
+    to nearest like Python's int / int, and dividing by a power of two is exact, so the
+    two agree bit for bit (tests/unit/test_privacy_units.py).
+    """
+    text = f"{customer_key} || ':' || {segment} || ':' || {lit(salt)}"
+    return f"(('0x' || left(sha256({text}), 16))::ubigint::double / 18446744073709551616.0)"
+
+
+def _members_sql(salt: str, share: float) -> str:
+    """Segment members with consent per channel, match hashes and holdout flag, ordered by customer."""
+    return f"""with keys as ({match_keys_sql(salt)}),
+        consent as (
+            select customer_key,
+                   bool_or(channel = 'email' and granted) as email_granted,
+                   bool_or(channel = 'sms' and granted) as sms_granted
+            from marts.customer_consent group by customer_key)
+        select s.customer_key, s.segment, s.as_of_date,
+               coalesce(c.email_granted, false) as email_granted,
+               coalesce(c.sms_granted, false) as sms_granted,
+               k.email_sha256, k.phone_sha256,
+               {holdout_bucket_sql('s.customer_key', 's.segment', salt)} < {float(share)!r}::double as holdout
+        from marts.customer_segments s
+        left join consent c using (customer_key)
+        left join keys k using (customer_key)
+        order by s.customer_key"""
+
+
+def _open_members(settings: Settings, salt: str, share: float) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse holding the members in temp table ``_members``."""
     if not settings.warehouse.exists():
         raise PublishError(f"{settings.warehouse}: warehouse file does not exist; nothing to export")
     release_inprocess_dbt()
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
+        con.execute("set enable_progress_bar = false")
         for rel in ("marts.customer_segments", "marts.customer_consent", "restricted.customer_pii"):
             schema, name = rel.split(".")
             if not con.execute("select count(*) from information_schema.tables where table_schema = ? "
                                "and table_name = ?", [schema, name]).fetchone()[0]:
                 raise PublishError(f"{settings.warehouse}: missing {rel}; run dbt build first")
-        return con.execute(
-            f"""with keys as ({match_keys_sql(salt)}),
-                consent as (
-                    select customer_key,
-                           bool_or(channel = 'email' and granted) as email_granted,
-                           bool_or(channel = 'sms' and granted) as sms_granted
-                    from marts.customer_consent group by customer_key)
-                select s.customer_key, s.segment, s.as_of_date,
-                       coalesce(c.email_granted, false) as email_granted,
-                       coalesce(c.sms_granted, false) as sms_granted,
-                       k.email_sha256, k.phone_sha256
-                from marts.customer_segments s
-                left join consent c using (customer_key)
-                left join keys k using (customer_key)
-                order by s.customer_key""").df()
-    finally:
+        con.execute(f"create temp table _members as {_members_sql(salt, share)}")
+    except BaseException:
         con.close()
+        raise
+    return con
 
 
 def _previous(exports: Path) -> Path | None:
@@ -140,11 +159,14 @@ def _previous(exports: Path) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _write(df: pd.DataFrame, folder: Path, stem: str) -> list[dict]:
+def _copy(con: duckdb.DuckDBPyConnection, select: str, folder: Path, stem: str, rows: int) -> list[dict]:
+    """Write ``select`` as <stem>.csv and <stem>.parquet. In the CSV, booleans read True/False
+    (as the pandas writer of earlier versions wrote them)."""
     csv_path, parquet_path = folder / f"{stem}.csv", folder / f"{stem}.parquet"
-    df.to_csv(csv_path, index=False)
-    df.to_parquet(parquet_path, index=False)
-    return [{"file": p.name, "format": p.suffix[1:], "rows": len(df), "sha256": _sha256(p)}
+    con.execute(f"copy ({select}) to {lit(str(parquet_path))} (format parquet)")
+    con.execute(f"copy (select * replace (case when holdout then 'True' else 'False' end as holdout) "
+                f"from ({select})) to {lit(str(csv_path))} (format csv, header)")
+    return [{"file": p.name, "format": p.suffix[1:], "rows": rows, "sha256": _sha256(p)}
             for p in (csv_path, parquet_path)]
 
 
@@ -154,56 +176,61 @@ def export_audiences(settings: Settings, run_id: str, share: float | None = None
     share = holdout_share() if share is None else share
     version = rule_version(settings.dbt_project)
     segments = _segments(settings.dbt_project)
-    members = _read_members(settings, salt)
-    as_of = members["as_of_date"].max() if len(members) else None
-    as_of_text = str(pd.Timestamp(as_of).date()) if as_of is not None and not pd.isna(as_of) else "unknown"
-    members["holdout"] = [holdout_bucket(k, s, salt) < share
-                          for k, s in zip(members["customer_key"], members["segment"])]
-    members["as_of_date"] = as_of_text
-
-    exports = settings.audience_dir
-    runs = exports / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    previous = _previous(exports)
-    name = f"{as_of_text}__{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
-    final = runs / name
-    tmp = runs / f".{name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    manifest = {
-        "run_id": run_id, "as_of_date": as_of_text,
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "rule_version": version, "holdout_share": share,
-        "previous_export": previous.name if previous and previous.name != name else None,
-        "audiences": [], "files": [],
-    }
+    con = _open_members(settings, salt, share)
     try:
-        for segment in segments:
-            for channel, match in CHANNELS.items():
-                rows = members[(members["segment"] == segment) & members[f"{channel}_granted"]
-                               & members[match].notna()]
-                audience = rows[["customer_key", match, "holdout", "as_of_date"]].assign(
-                    segment=segment, channel=channel)[
-                    ["customer_key", "segment", "channel", match, "holdout", "as_of_date"]].reset_index(drop=True)
-                stem = f"audience_{segment}_{channel}"
-                files = _write(audience, tmp, stem)
-                before = _previous_audience(previous, stem, match) if previous and previous.name != name else None
-                delta = _delta(audience, before, match)
-                files += _write(delta, tmp, f"delta_{segment}_{channel}")
-                manifest["files"] += files
-                manifest["audiences"].append({
-                    "segment": segment, "channel": channel, "rows": len(audience),
-                    "holdout_rows": int(audience["holdout"].sum()),
-                    "added": int((delta["change"] == "added").sum()),
-                    "removed": int((delta["change"] == "removed").sum()),
-                })
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        shutil.rmtree(final, ignore_errors=True)  # a re-run of the same run id replaces its export
-        os.replace(tmp, final)
-        _point_latest(exports, name)
-    except BaseException:
+        as_of = con.execute("select max(as_of_date) from _members").fetchone()[0]
+        as_of_text = str(as_of) if as_of is not None else "unknown"
+
+        exports = settings.audience_dir
+        runs = exports / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        previous = _previous(exports)
+        name = f"{as_of_text}__{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}"
+        final = runs / name
+        tmp = runs / f".{name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        tmp.mkdir()
+        manifest = {
+            "run_id": run_id, "as_of_date": as_of_text,
+            "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "rule_version": version, "holdout_share": share,
+            "previous_export": previous.name if previous and previous.name != name else None,
+            "audiences": [], "files": [],
+        }
+        try:
+            for segment in segments:
+                for channel, match in CHANNELS.items():
+                    con.execute(
+                        f"create or replace temp table _audience as select customer_key, "
+                        f"{lit(segment)} as segment, {lit(channel)} as channel, {match}, holdout, "
+                        f"{lit(as_of_text)} as as_of_date from _members "
+                        f"where segment = {lit(segment)} and {channel}_granted and {match} is not null "
+                        f"order by customer_key")
+                    rows, holdout_rows = con.execute(
+                        "select count(*), count(*) filter (where holdout) from _audience").fetchone()
+                    stem = f"audience_{segment}_{channel}"
+                    files = _copy(con, "select * from _audience order by customer_key", tmp, stem, rows)
+                    before = (_previous_audience(previous, stem, match)
+                              if previous and previous.name != name else None)
+                    delta = _delta_sql(before, match)
+                    added, removed = con.execute(
+                        f"select count(*) filter (where change = 'added'), count(*) filter (where change = 'removed') "
+                        f"from ({delta})").fetchone()
+                    files += _copy(con, delta, tmp, f"delta_{segment}_{channel}", added + removed)
+                    manifest["files"] += files
+                    manifest["audiences"].append({
+                        "segment": segment, "channel": channel, "rows": rows, "holdout_rows": holdout_rows,
+                        "added": added, "removed": removed,
+                    })
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            shutil.rmtree(final, ignore_errors=True)  # a re-run of the same run id replaces its export
+            os.replace(tmp, final)
+            _point_latest(exports, name)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        con.close()
     export = AudienceExport(final, manifest)
     log.info(export.summary())
     return export
@@ -215,21 +242,23 @@ def _point_latest(exports: Path, name: str) -> None:
     os.replace(tmp, exports / LATEST)
 
 
-def _previous_audience(previous: Path, stem: str, match: str) -> pd.DataFrame:
+def _previous_audience(previous: Path, stem: str, match: str) -> str:
+    """SQL for the previous export's rows of this audience (customer_key, match hash, holdout)."""
     path = previous / f"{stem}.parquet"
     if not path.exists():  # segment or channel new since the previous export
-        return pd.DataFrame({"customer_key": pd.Series(dtype=str), match: pd.Series(dtype=str),
-                             "holdout": pd.Series(dtype=bool)})
-    return pd.read_parquet(path)
+        return f"select null::varchar as customer_key, null::varchar as {match}, null::boolean as holdout limit 0"
+    return f"select customer_key, {match}, holdout from read_parquet({lit(str(path))})"
 
 
-def _delta(current: pd.DataFrame, before: pd.DataFrame | None, match: str) -> pd.DataFrame:
-    """Rows added since ``before`` and rows removed from it (all added when there is no previous export)."""
-    cols = ["customer_key", match, "holdout"]
+def _delta_sql(before: str | None, match: str) -> str:
+    """Rows of ``_audience`` added since ``before`` and rows removed from it (all added without a previous export),
+    ordered by change, then customer."""
+    cols = f"customer_key, {match}, holdout"
     if before is None:
-        added, removed = current[cols], current[cols].iloc[0:0]
-    else:
-        added = current[~current["customer_key"].isin(before["customer_key"])][cols]
-        removed = before[~before["customer_key"].isin(current["customer_key"])][cols]
-    out = pd.concat([added.assign(change="added"), removed.assign(change="removed")], ignore_index=True)
-    return out[["customer_key", match, "holdout", "change"]].sort_values(["change", "customer_key"]).reset_index(drop=True)
+        return f"select {cols}, 'added' as change from _audience order by customer_key"
+    return (f"with before as ({before}) "
+            f"select {cols}, 'added' as change from _audience a "
+            f"where not exists (select 1 from before b where b.customer_key = a.customer_key) "
+            f"union all select {cols}, 'removed' from before b "
+            f"where not exists (select 1 from _audience a where a.customer_key = b.customer_key) "
+            f"order by change, customer_key")

@@ -8,7 +8,7 @@ import random
 import duckdb
 import pytest
 
-from segmentation.audiences import holdout_bucket
+from segmentation.audiences import holdout_bucket, holdout_bucket_sql
 from segmentation.errors import ConfigError
 from segmentation.erasure import parse_requests
 from segmentation.privacy import normalize_phone, require_salt, salted_hash, sql_normalize_phone
@@ -68,6 +68,20 @@ def test_holdout_is_deterministic_and_close_to_the_configured_share():
     # independent per segment: a customer is not held out of every segment at once
     other = [holdout_bucket(k, "active", salt) < 0.1 for k in keys]
     assert abs(sum(a and b for a, b in zip(first, other)) / len(keys) - 0.01) < 0.005
+
+
+def test_the_export_computes_the_same_holdout_number_in_sql_as_in_python():
+    # audiences.export_audiences flags holdouts in DuckDB; holdout_bucket is the definition
+    rng = random.Random(2)
+    keys = [f"c_{rng.getrandbits(64):016x}" for _ in range(5_000)] + ["ü-key", "", "k:with:colons"]
+    salt = "s\u00e4lt'with quote" + "x" * 8
+    con = duckdb.connect()
+    con.execute("create table k (customer_key varchar, segment varchar)")
+    con.executemany("insert into k values (?, ?)", [[k, seg] for k in keys for seg in ("vip", "at_risk")])
+    got = con.execute(f"select customer_key, segment, {holdout_bucket_sql('customer_key', 'segment', salt)} "
+                      f"from k").fetchall()
+    assert len(got) == 2 * len(keys)
+    assert all(bucket == holdout_bucket(k, seg, salt) for k, seg, bucket in got)  # bit for bit
 
 
 def test_cli_erase_names_a_bad_request_in_one_line_and_exits_2(capsys):
