@@ -71,6 +71,7 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 LOAD_WORKERS_ENV = "SEGMENTS_LOAD_WORKERS"
 DEFAULT_LOAD_WORKERS = 2
 REASON_SUFFIX = ".reason.txt"
+_QUARANTINE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -685,17 +686,20 @@ def _quarantine(con, settings: Settings, c: Candidate, sha: str, batch_id: str, 
         con.execute("commit")
     target_dir = settings.quarantine / c.source.name
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / c.path.name
-    if target.exists() and sha256_of(target) != sha:
-        target = target_dir / f"{c.path.stem}.{sha[:8]}{c.path.suffix}"
-    reason = target.with_name(target.name + REASON_SUFFIX)
-    reason.write_text(
-        f"file: {c.path.name}\nsource: {c.source.name}\nsha256: {sha}\nrule: {exc.rule}\n"
-        f"reason: {exc}\nbatch: {batch_id}\nquarantined_at: {_utcnow().isoformat()}Z\n"
-        f"original_path: {c.path}\n\n"
-        f"Fix the file here (or fix the contract/loader), then run:\n  segments requeue {target.name}\n",
-        encoding="utf-8")
-    _move(c.path, target)
+    # One move at a time: two workers quarantining files of the same name (from other
+    # folders) must not both pick the same free target and overwrite each other.
+    with _QUARANTINE_LOCK:
+        target = target_dir / c.path.name
+        if target.exists() and sha256_of(target) != sha:
+            target = target_dir / f"{c.path.stem}.{sha[:8]}{c.path.suffix}"
+        reason = target.with_name(target.name + REASON_SUFFIX)
+        reason.write_text(
+            f"file: {c.path.name}\nsource: {c.source.name}\nsha256: {sha}\nrule: {exc.rule}\n"
+            f"reason: {exc}\nbatch: {batch_id}\nquarantined_at: {_utcnow().isoformat()}Z\n"
+            f"original_path: {c.path}\n\n"
+            f"Fix the file here (or fix the contract/loader), then run:\n  segments requeue {target.name}\n",
+            encoding="utf-8")
+        _move(c.path, target)
     return FileOutcome(str(c.path), c.source.name, "quarantined", sha, error=str(exc), rule=exc.rule)
 
 

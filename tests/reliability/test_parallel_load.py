@@ -168,3 +168,25 @@ def test_a_file_waits_while_an_earlier_one_with_the_same_content_loads(tmp_path:
     assert stamp_b > stamp_a
     dispatch.done(again.sha)
     assert dispatch.take() is None
+
+
+def test_two_files_of_one_name_quarantined_at_once_are_both_kept(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SEGMENTS_LOAD_WORKERS", "2")
+    dep = make_deployment(tmp_path)
+    events = _jsonl([event_row(f"E-{i}") for i in range(1, 40)]).encode()
+    # same name in two folders, different content, both truncated: both are quarantined
+    dep.write("events", "a/web_events_2026-11-20.jsonl.gz", gzip.compress(events, mtime=0)[:-30])
+    dep.write("events", "b/web_events_2026-11-20.jsonl.gz", gzip.compress(events + events, mtime=0)[:-30])
+    move = loading._move
+
+    def slow_move(src, dst):  # both workers are inside the quarantine step at the same time
+        time.sleep(0.3)
+        move(src, dst)
+
+    monkeypatch.setattr(loading, "_move", slow_move)
+    report = dep.load(batch_id="b1")
+
+    assert [f.status for f in report.files] == ["quarantined", "quarantined"]
+    kept = sorted(p.name for p in (dep.settings.quarantine / "events").iterdir())
+    assert len([n for n in kept if not n.endswith(".reason.txt")]) == 2, kept   # neither overwrote the other
+    assert len([n for n in kept if n.endswith(".reason.txt")]) == 2, kept
