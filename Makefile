@@ -46,9 +46,13 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# --compile-bytecode: write the .pyc files once here. Where PYTHONDONTWRITEBYTECODE is set
+# (as on this project's CI machines) Python never caches them, and every process then
+# compiles Airflow, dbt and Great Expectations from source: `import great_expectations`
+# took 14-16 s instead of 6-7 s (bench/RESULTS.md, "Install: compiled bytecode").
 $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $@
 
