@@ -129,8 +129,8 @@ def customer_segments():
             # Per-node builds: run a test that spans several models only once all its parents
             # are built (the default, eager, would run it with the first parent and fail).
             # --no-write-json: dbt would rewrite manifest.json (1.6 MB) twice and run_results.json
-            # in every task, ~0.6-1.3 s of the ~2.2 s a task costs before any data
-            # (bench/RESULTS.md); nothing reads them (cosmos renders from dbt_project/target,
+            # in every task: 2.37 -> 1.59 s median for a small model at large
+            # (bench/dbt_task_overhead.py, bench/RESULTS.md); nothing reads them (cosmos renders from dbt_project/target,
             # written by `dbt parse`). Without run_results there is no per-model lineage, so no
             # datasets either: Airflow 3 rejects cosmos' OpenLineage URIs anyway (cosmos warns).
             "dbt_cmd_flags": ["--indirect-selection", "buildable", "--no-write-json"],
