@@ -212,11 +212,12 @@ def export_audiences(settings: Settings, run_id: str, share: float | None = None
                     files = _copy(con, "select * from _audience order by customer_key", tmp, stem, rows)
                     before = (_previous_audience(previous, stem, match)
                               if previous and previous.name != name else None)
-                    delta = _delta_sql(before, match)
+                    con.execute(f"create or replace temp table _delta as {_delta_sql(before, match)}")
                     added, removed = con.execute(
-                        f"select count(*) filter (where change = 'added'), count(*) filter (where change = 'removed') "
-                        f"from ({delta})").fetchone()
-                    files += _copy(con, delta, tmp, f"delta_{segment}_{channel}", added + removed)
+                        "select count(*) filter (where change = 'added'), count(*) filter (where change = 'removed') "
+                        "from _delta").fetchone()
+                    files += _copy(con, "select * from _delta order by change, customer_key", tmp,
+                                   f"delta_{segment}_{channel}", added + removed)
                     manifest["files"] += files
                     manifest["audiences"].append({
                         "segment": segment, "channel": channel, "rows": rows, "holdout_rows": holdout_rows,
