@@ -10,13 +10,56 @@
     on_schema_change='fail'
 ) }}
 
+{#- The rows read, as a subquery wherever it is read (see
+    stg_events__web_events: a CTE read twice would be materialised). -#}
+{%- set batch -%}
+    (
+        select * from {{ source('orders', 'order_lines') }}
+        {%- if is_incremental() %}
+        where _loaded_at > {{ loaded_watermark() }}
+        {%- endif %}
+    )
+{%- endset %}
+{#- A line's key; blank_to_null leaves no empty string, so '' stands for a
+    missing line number without meeting a real one. -#}
+{%- set line_key = "coalesce(" ~ blank_to_null('line_number') ~ ", '')" %}
+
 with
 
-source as (
-    select * from {{ source('orders', 'order_lines') }}
-    {%- if is_incremental() %}
-    where _loaded_at > {{ loaded_watermark() }}
-    {%- endif %}
+-- Lines delivered more than once among the rows read: only these go through
+-- the window below, not every row with every column (as in
+-- stg_events__web_events).
+repeated as (
+    select
+        {{ blank_to_null('order_id') }} as order_id,
+        {{ line_key }} as line_key
+    from {{ batch }} as batch
+    where {{ blank_to_null('order_id') }} is not null
+    group by {{ blank_to_null('order_id') }}, {{ line_key }}
+    having count(*) > 1
+),
+
+repeated_versions as (
+    select
+        versions._loaded_at,
+        versions._file_name,
+        versions._row_number,
+        row_number() over (
+            partition by versions.order_id, versions.line_key
+            order by versions._loaded_at desc, versions._file_name desc, versions._row_number desc
+        ) as load_rank
+    from (
+        select
+            {{ blank_to_null('order_id') }} as order_id,
+            {{ line_key }} as line_key,
+            _loaded_at,
+            _file_name,
+            _row_number
+        from {{ batch }} as batch
+    ) as versions
+    inner join repeated
+        on versions.order_id = repeated.order_id
+        and versions.line_key = repeated.line_key
 ),
 
 currency_rates as (
@@ -44,18 +87,20 @@ typed as (
         _batch_id,
         _row_number,
         _loaded_at
-    from source
+    from {{ batch }} as source
 ),
 
+-- A line delivered once is its own latest version.
 ranked as (
     select
         typed.*,
-        row_number() over (
-            partition by order_id, line_number_raw
-            order by _loaded_at desc, _file_name desc, _row_number desc
-        ) as load_rank
+        coalesce(repeated_versions.load_rank, 1) as load_rank
     from typed
-    where order_id is not null
+    left join repeated_versions
+        on typed._loaded_at = repeated_versions._loaded_at
+        and typed._file_name = repeated_versions._file_name
+        and typed._row_number = repeated_versions._row_number
+    where typed.order_id is not null
 ),
 
 final as (
