@@ -97,6 +97,23 @@ def test_corrupted_batch_fails_naming_table_column_and_expectation(warehouse):
     assert "skipped raw.web_events: no rows in batch bad" in summary
 
 
+def test_an_event_twice_in_one_file_fails_and_in_two_files_passes(warehouse):
+    # The duplicate-key query groups by a 64-bit hash first and by the strings
+    # only for colliding hashes (raw_web_events.json); it must still find a
+    # key twice in one file, and only that.
+    settings, con = warehouse
+    _insert(con, "web_events", [
+        {**GOOD_EVENT, "_file_sha256": "a" * 64},
+        {**GOOD_EVENT, "_file_sha256": "a" * 64},                      # E-1 twice in file a
+        {**GOOD_EVENT, "event_id": "E-2", "_file_sha256": "a" * 64},
+        {**GOOD_EVENT, "event_id": "E-2", "_file_sha256": "b" * 64},   # E-2 once in a, once in b
+        {**GOOD_EVENT, "event_id": "E-3", "_file_sha256": "b" * 64},
+    ], "dup")
+    result = _gate(settings, con, "raw", batch_id="dup")
+    failed = {(f.table_name, f.column, f.expectation_type): f.unexpected_count for f in result.failures}
+    assert failed == {("raw.web_events", "event_id", "unexpected_rows_expectation"): 1}
+
+
 def test_missing_column_fails_the_schema_expectation_and_raises_when_asked(tmp_path: Path):
     settings = _settings(tmp_path)
     con = duckdb.connect(str(settings.warehouse))
