@@ -20,6 +20,14 @@
                              value are ignored (DuckDB's definition);
                              ties give any of the tied values, so break ties in
                              the key (e.g. key = a string 'ts|id') when it matters.
+  row_hash([exprs])          a 64-bit hash of the values of a list of expressions
+                             (nulls included), as decimal(38,0): sum() of it
+                             over any number of rows neither overflows nor
+                             wraps, so count(*) and sum(row_hash) fingerprint a
+                             set of rows. Not equal across warehouses or
+                             versions: compare fingerprints only with ones the
+                             same warehouse computed (a mismatch must only cost
+                             time, never change a result).
 #}
 
 {% macro levenshtein(a, b) -%}
@@ -104,6 +112,27 @@
 
 {% macro default__sha256(text) -%}
     {{ segments._cross_db_missing('sha256') }}
+{%- endmacro %}
+
+{% macro row_hash(exprs) -%}
+    {{ return(adapter.dispatch('row_hash', 'segments')(exprs)) }}
+{%- endmacro %}
+
+{% macro duckdb__row_hash(exprs) -%}
+    cast(hash({{ exprs | join(', ') }}) as decimal(38, 0))
+{%- endmacro %}
+
+{% macro postgres__row_hash(exprs) -%}
+    cast(hashtextextended(concat_ws(chr(31)
+        {%- for e in exprs %}, coalesce(cast({{ e }} as text), chr(30)){% endfor %}), 0) as numeric(38, 0))
+{%- endmacro %}
+
+{% macro spark__row_hash(exprs) -%}
+    cast(xxhash64({{ exprs | join(', ') }}) as decimal(38, 0))
+{%- endmacro %}
+
+{% macro default__row_hash(exprs) -%}
+    {{ segments._cross_db_missing('row_hash') }}
 {%- endmacro %}
 
 

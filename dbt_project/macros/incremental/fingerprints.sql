@@ -1,0 +1,63 @@
+{#
+  Fingerprint-incremental models: int_consent_history (per customer and
+  channel), customer_pii (per customer), stg_crm__customers (per CRM record).
+
+  Each of their rows is a function of a small set of input rows, its key's
+  "partition" (a customer's consent observations, a customer's golden-record
+  candidates, a CRM record's delivered versions), but which partitions a day
+  changes cannot be read from a load time alone: rows move between customers
+  when identities merge or split, raw rows expire (retention) or are erased,
+  late data lands in the middle of a history. So every row carries the
+  fingerprint of its partition, a count and the sum of the inputs' row_hash,
+  and an incremental run fingerprints every partition again (one aggregate,
+  no sort) and rebuilds only those whose fingerprint changed, appeared or
+  disappeared. A false "changed" costs time only; a false "unchanged" needs
+  two different sets with the same count and the same 64-bit hash sum.
+
+  Settings a model's SQL reads (vars, seeds) go into the hash too, so a
+  changed setting rebuilds what it changes. A change to the model's code
+  still needs `make full-refresh`, as for every incremental model.
+#}
+
+{# True when `relation` has `column` (case-insensitive). #}
+{% macro has_column(relation, column) -%}
+    {{ return(column | lower in (adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list)) }}
+{%- endmacro %}
+
+{#
+  The keys of the partitions an incremental run must rebuild, with is_gone
+  (no input rows any more: delete the rows). `current` is a relation or CTE
+  with `keys`, `count_column` and `fingerprint_column` for every partition
+  that has input rows; the stored fingerprints are read from {{ this }}
+  (rows matching `stored_filter`: one per partition). A table built before
+  the fingerprint column existed counts as all changed.
+#}
+{% macro changed_partitions(current, keys, count_column, fingerprint_column, stored_filter=none) -%}
+    {%- set stored_has_fingerprints = segments.has_column(this, fingerprint_column) %}
+    select
+        {%- for key in keys %}
+        coalesce(current_partitions.{{ key }}, stored_partitions.{{ key }}) as {{ key }},
+        {%- endfor %}
+        current_partitions.{{ keys[0] }} is null as is_gone
+    from {{ current }} as current_partitions
+    full outer join (
+        select
+            {{ keys | join(', ') }},
+            {%- if stored_has_fingerprints %}
+            {{ count_column }},
+            {{ fingerprint_column }}
+            {%- else %}
+            cast(null as {{ dbt.type_bigint() }}) as {{ count_column }},
+            cast(null as decimal(38, 0)) as {{ fingerprint_column }}
+            {%- endif %}
+        from {{ this }}
+        {%- if stored_filter %}
+        where {{ stored_filter }}
+        {%- endif %}
+    ) as stored_partitions
+        on {% for key in keys %}{{ 'and ' if not loop.first }}current_partitions.{{ key }} = stored_partitions.{{ key }}{{ ' ' if not loop.last }}{% endfor %}
+    where current_partitions.{{ keys[0] }} is null
+       or stored_partitions.{{ fingerprint_column }} is null
+       or current_partitions.{{ count_column }} <> stored_partitions.{{ count_column }}
+       or current_partitions.{{ fingerprint_column }} <> stored_partitions.{{ fingerprint_column }}
+{%- endmacro %}
