@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_helpers import AS_OF, DBT_PROJECT, EVENT_ROWS, HANDMADE_ROWS, REPO_ROOT, DbtRun, create_raw_tables, run_dbt
+from dbt_helpers import AS_OF, CRM_ROWS, DBT_PROJECT, EVENT_ROWS, HANDMADE_ROWS, REPO_ROOT, DbtRun, create_raw_tables, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +34,9 @@ AUDIT_TIME_COLUMNS = {"first_assigned_at", "assigned_at", "recorded_at", "dbt_in
 INCREMENTAL_MODELS = ("stg_events__web_events", "stg_orders__order_lines", "int_web_sessions",
                       "int_web_session_identifiers", "int_email_engagement_daily", "int_orders",
                       "int_consent_observations")
+# incremental by fingerprint (macros/incremental/fingerprints.sql): they rebuild
+# the partitions whose input fingerprint changed, not the rows loaded after a watermark
+FINGERPRINT_MODELS = ("stg_crm__customers", "int_consent_history", "customer_pii")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,45 @@ def test_incremental_models_merge_only_rows_loaded_since_their_last_build(scenar
         assert "delete from" in run_sql and "insert into" in run_sql and "create table" not in run_sql, model
         # the select reads only what was loaded after the newest _loaded_at the model holds
         assert "_loaded_at > (select coalesce(max(" in compiled, model
+
+
+def test_fingerprint_models_merge_only_partitions_whose_fingerprint_changed(scenario: IncrementalScenario) -> None:
+    target = scenario.target
+    for model in FINGERPRINT_MODELS:
+        run_sql = _model_sql(target / "run", model)
+        compiled = _model_sql(target / "compiled", model)
+        assert "delete from" in run_sql and "insert into" in run_sql and "create table" not in run_sql, model
+        # the stored fingerprints are read and compared (not the whole model recomputed)
+        assert "full outer join" in compiled and "stored_partitions" in compiled, model
+
+
+def test_a_crm_record_is_normalised_again_only_when_its_raw_rows_change(tmp_path: Path) -> None:
+    # stg_crm__customers rebuilds a record when its raw rows change: a new version
+    # (CRM-0000003), an erased record (CRM-0000004: deleted from raw, deleted here,
+    # as a full rebuild would). A record whose raw rows did not change is not read
+    # again: CRM-0000002, tampered with in the table, keeps the tampered value.
+    warehouse = tmp_path / "warehouse.duckdb"
+    create_raw_tables(warehouse, HANDMADE_ROWS)
+    build = ["--select", "country_codes", "country_calling_codes", "stg_crm__customers"]
+    first = run_dbt("build", warehouse, tmp_path / "first", extra=build)
+    assert first.ok, first.stdout[-3000:]
+    rows = {row["crm_id"]: row for row in CRM_ROWS}
+    create_raw_tables(warehouse, {"crm": [{**rows["CRM-0000003"], "city": "Bremen", "updated_at": "2026-11-01T00:00:00Z",
+                                           "_file_name": "crm_customers_2026-11-26_part0001.csv",
+                                           "_loaded_at": datetime(2026, 11, 26, 6)}]}, batch_id="2026-11-26")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from raw.crm_customers where crm_id = 'CRM-0000004'")
+        con.execute("update staging.stg_crm__customers set city = 'tampered' where crm_id = 'CRM-0000002'")
+    incremental = run_dbt("build", warehouse, tmp_path / "incremental", extra=build)
+    assert incremental.ok, incremental.stdout[-3000:]
+    with duckdb.connect(str(warehouse)) as con:
+        cities = dict(con.execute("select crm_id, city from staging.stg_crm__customers").fetchall())
+        assert cities["CRM-0000003"] == "Bremen" and "CRM-0000004" not in cities
+        assert cities["CRM-0000002"] == "tampered"
+        assert con.execute("select record_versions from staging.stg_crm__customers "
+                           "where crm_id = 'CRM-0000003'").fetchone()[0] == 2
+        con.execute("update staging.stg_crm__customers set city = null where crm_id = 'CRM-0000002'")
+    _assert_equals_a_full_refresh_copy(warehouse, tmp_path, ("stg_crm__customers",))
 
 
 def _model_sql(root: Path, model: str) -> str:

@@ -16,9 +16,11 @@
 -- with 5 new CRM rows). A crm_id without raw rows any more is deleted by
 -- the post-hook, as a full rebuild would drop it.
 {%- set settings = [var('phone_default_calling_code', '49'), var('email_plus_addressing_domains', [])] | string %}
-{%- set seeds_hash %}(select sum({{ segments.row_hash(['country_name', 'country_code']) }}) from {{ ref('country_codes') }}), (select sum({{ segments.row_hash(['country_code', 'calling_code']) }}) from {{ ref('country_calling_codes') }}){% endset %}
+{%- set country_codes_hash %}(select sum({{ segments.row_hash(['country_name', 'country_code']) }}) from {{ ref('country_codes') }}){% endset %}
+{%- set calling_codes_hash %}(select sum({{ segments.row_hash(['country_code', 'calling_code']) }}) from {{ ref('country_calling_codes') }}){% endset %}
 {%- set version_hash = segments.row_hash(['_file_name', '_row_number', '_batch_id', '_loaded_at',
-                                          "'" ~ settings | replace("'", "") ~ "'", seeds_hash]) %}
+                                          "'" ~ settings | replace("'", "") ~ "'",
+                                          country_codes_hash, calling_codes_hash]) %}
 {{ config(
     materialized='incremental',
     unique_key='crm_id',
