@@ -36,7 +36,7 @@ INCREMENTAL_MODELS = ("stg_events__web_events", "stg_orders__order_lines", "int_
                       "int_consent_observations")
 # incremental by fingerprint (macros/incremental/fingerprints.sql): they rebuild
 # the partitions whose input fingerprint changed, not the rows loaded after a watermark
-FINGERPRINT_MODELS = ("stg_crm__customers", "int_consent_history", "customer_pii")
+FINGERPRINT_MODELS = ("stg_crm__customers", "customer_pii")
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,10 @@ def test_fingerprint_models_merge_only_partitions_whose_fingerprint_changed(scen
 def test_a_crm_record_is_normalised_again_only_when_its_raw_rows_change(tmp_path: Path) -> None:
     # stg_crm__customers rebuilds a record when its raw rows change: a new version
     # (CRM-0000003), an erased record (CRM-0000004: deleted from raw, deleted here,
-    # as a full rebuild would). A record whose raw rows did not change is not read
-    # again: CRM-0000002, tampered with in the table, keeps the tampered value.
+    # as a full rebuild would), a raw value redacted in place (CRM-0000010, as an
+    # erasure does to a mention in another record). A record whose raw rows did not
+    # change is not read again: CRM-0000002, tampered with in the table, keeps the
+    # tampered value.
     warehouse = tmp_path / "warehouse.duckdb"
     create_raw_tables(warehouse, HANDMADE_ROWS)
     build = ["--select", "country_codes", "country_calling_codes", "stg_crm__customers"]
@@ -140,6 +142,7 @@ def test_a_crm_record_is_normalised_again_only_when_its_raw_rows_change(tmp_path
                                            "_loaded_at": datetime(2026, 11, 26, 6)}]}, batch_id="2026-11-26")
     with duckdb.connect(str(warehouse)) as con:
         con.execute("delete from raw.crm_customers where crm_id = 'CRM-0000004'")
+        con.execute("update raw.crm_customers set first_name = '[redacted]' where crm_id = 'CRM-0000010'")
         con.execute("update staging.stg_crm__customers set city = 'tampered' where crm_id = 'CRM-0000002'")
     incremental = run_dbt("build", warehouse, tmp_path / "incremental", extra=build)
     assert incremental.ok, incremental.stdout[-3000:]
@@ -147,6 +150,8 @@ def test_a_crm_record_is_normalised_again_only_when_its_raw_rows_change(tmp_path
         cities = dict(con.execute("select crm_id, city from staging.stg_crm__customers").fetchall())
         assert cities["CRM-0000003"] == "Bremen" and "CRM-0000004" not in cities
         assert cities["CRM-0000002"] == "tampered"
+        assert con.execute("select first_name from staging.stg_crm__customers "
+                           "where crm_id = 'CRM-0000010'").fetchone()[0] != "Test"
         assert con.execute("select record_versions from staging.stg_crm__customers "
                            "where crm_id = 'CRM-0000003'").fetchone()[0] == 2
         con.execute("update staging.stg_crm__customers set city = null where crm_id = 'CRM-0000002'")

@@ -53,7 +53,7 @@ RUN_AUDIT_COLUMNS = frozenset({"assigned_at", "first_assigned_at", "dbt_invocati
 # Sums of row hashes (macro row_hash) that the fingerprint-incremental models keep
 # to find changed partitions: each warehouse has its own hash function, so they
 # differ by design; the counts beside them (record_versions, ...) are compared.
-FINGERPRINT_COLUMNS = frozenset({"_versions_fingerprint", "partition_fingerprint", "_candidate_fingerprint"})
+FINGERPRINT_COLUMNS = frozenset({"_versions_fingerprint", "_candidate_fingerprint"})
 
 # Second build of the incremental test: the next day, so the state-carrying
 # models (segment_history, int_customer_keys, full_refresh false) append to what

@@ -1,22 +1,27 @@
 {#
-  Fingerprint-incremental models: int_consent_history (per customer and
-  channel), customer_pii (per customer), stg_crm__customers (per CRM record).
+  Fingerprint-incremental models: stg_crm__customers (per CRM record) and
+  customer_pii (per customer).
 
   Each of their rows is a function of a small set of input rows, its key's
-  "partition" (a customer's consent observations, a customer's golden-record
-  candidates, a CRM record's delivered versions), but which partitions a day
-  changes cannot be read from a load time alone: rows move between customers
-  when identities merge or split, raw rows expire (retention) or are erased,
-  late data lands in the middle of a history. So every row carries the
-  fingerprint of its partition, a count and the sum of the inputs' row_hash,
-  and an incremental run fingerprints every partition again (one aggregate,
-  no sort) and rebuilds only those whose fingerprint changed, appeared or
-  disappeared. A false "changed" costs time only; a false "unchanged" needs
+  "partition" (a CRM record's delivered versions, a customer's golden-record
+  candidates), but which partitions a day changes cannot be read from a load
+  time alone: raw rows expire (retention) or are erased or redacted, and rows
+  move between customers when identities merge or split. So every row
+  carries the fingerprint of its partition, a count and the sum of the
+  inputs' row_hash, and an incremental run fingerprints every partition
+  again (one aggregate, no sort) and rebuilds only those whose fingerprint
+  changed, appeared or disappeared. A false "changed" costs time only; a false "unchanged" needs
   two different sets with the same count and the same 64-bit hash sum.
 
   Settings a model's SQL reads (vars, seeds) go into the hash too, so a
   changed setting rebuilds what it changes. A change to the model's code
   still needs `make full-refresh`, as for every incremental model.
+
+  It pays where rebuilding a partition costs much more than fingerprinting
+  it. int_consent_history was tried twice (sessions 6 and 9) and stayed a
+  table: a day changes the partitions of about a third of its 40M
+  observations, and fingerprinting all of them cost the full run more than
+  it saved the day (bench/RESULTS.md, session 9).
 #}
 
 {# True when `relation` has `column` (case-insensitive). #}

@@ -7,8 +7,9 @@
 --
 -- Incremental by fingerprint (macros/incremental/fingerprints.sql): every
 -- row carries _versions_fingerprint, the sum of the row hashes of the
--- record's raw rows (which file, row and load; the phone and email settings
--- and the two country seeds hashed in), and record_versions, their count. A
+-- record's raw rows (every raw column this model reads, so an erasure that
+-- redacts a raw value in place counts too; the phone and email settings and
+-- the two country seeds hashed in), and record_versions, their count. A
 -- run fingerprints every crm_id of the raw table (one aggregate) and
 -- normalises again only the records whose fingerprint changed: a new
 -- version, an expired (retention) or erased version. A full rebuild
@@ -18,7 +19,10 @@
 {%- set settings = [var('phone_default_calling_code', '49'), var('email_plus_addressing_domains', [])] | string %}
 {%- set country_codes_hash %}(select sum({{ segments.row_hash(['country_name', 'country_code']) }}) from {{ ref('country_codes') }}){% endset %}
 {%- set calling_codes_hash %}(select sum({{ segments.row_hash(['country_code', 'calling_code']) }}) from {{ ref('country_calling_codes') }}){% endset %}
-{%- set version_hash = segments.row_hash(['_file_name', '_row_number', '_batch_id', '_loaded_at',
+{%- set raw_columns = ['crm_id', 'first_name', 'last_name', 'email', 'phone', 'birth_date', 'street', 'city',
+                       'postal_code', 'country', 'signup_date', 'email_opt_in', 'sms_opt_in', 'updated_at',
+                       '_file_name', '_batch_id', '_row_number', '_loaded_at'] %}
+{%- set version_hash = segments.row_hash(raw_columns + [
                                           "'" ~ settings | replace("'", "") ~ "'",
                                           country_codes_hash, calling_codes_hash]) %}
 {{ config(
@@ -98,6 +102,8 @@ typed as (
         ({{ is_invalid_bool('email_opt_in') }} or {{ is_invalid_bool('sms_opt_in') }}) as opt_in_is_invalid,
         {{ blank_to_null('updated_at') }} as updated_at_raw,
         {{ parse_timestamp_utc('updated_at') }} as updated_at,
+        -- of the raw values, as delivered (the fingerprint is of raw rows)
+        {{ version_hash }} as _version_hash,
         _file_name,
         _batch_id,
         _row_number,
@@ -126,7 +132,7 @@ ranked as (
             order by updated_at desc nulls last, _loaded_at desc, _file_name desc, _row_number desc
         ) as version_rank,
         count(*) over (partition by crm_id) as record_versions,
-        sum({{ version_hash }}) over (partition by crm_id) as _versions_fingerprint
+        sum(_version_hash) over (partition by crm_id) as _versions_fingerprint
     from with_country
     -- a row without crm_id cannot be keyed (the loader rejects those)
     where crm_id is not null
