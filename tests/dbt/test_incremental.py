@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_helpers import AS_OF, CRM_ROWS, DBT_PROJECT, EVENT_ROWS, HANDMADE_ROWS, REPO_ROOT, DbtRun, create_raw_tables, run_dbt
+from dbt_helpers import (AS_OF, CRM_ROWS, DBT_PROJECT, EVENT_ROWS, HANDMADE_ROWS, REPO_ROOT, DbtRun, create_raw_tables,
+                         run_dbt)
 
 pytestmark = pytest.mark.slow
 
@@ -137,9 +138,9 @@ def test_a_crm_record_is_normalised_again_only_when_its_raw_rows_change(tmp_path
     first = run_dbt("build", warehouse, tmp_path / "first", extra=build)
     assert first.ok, first.stdout[-3000:]
     rows = {row["crm_id"]: row for row in CRM_ROWS}
-    create_raw_tables(warehouse, {"crm": [{**rows["CRM-0000003"], "city": "Bremen", "updated_at": "2026-11-01T00:00:00Z",
-                                           "_file_name": "crm_customers_2026-11-26_part0001.csv",
-                                           "_loaded_at": datetime(2026, 11, 26, 6)}]}, batch_id="2026-11-26")
+    new_version = {**rows["CRM-0000003"], "city": "Bremen", "updated_at": "2026-11-01T00:00:00Z",
+                   "_file_name": "crm_customers_2026-11-26_part0001.csv", "_loaded_at": datetime(2026, 11, 26, 6)}
+    create_raw_tables(warehouse, {"crm": [new_version]}, batch_id="2026-11-26")
     with duckdb.connect(str(warehouse)) as con:
         con.execute("delete from raw.crm_customers where crm_id = 'CRM-0000004'")
         con.execute("update raw.crm_customers set first_name = '[redacted]' where crm_id = 'CRM-0000010'")
