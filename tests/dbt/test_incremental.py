@@ -104,24 +104,23 @@ def test_new_day_is_about_one_percent_of_the_events(scenario: IncrementalScenari
     assert 0.005 * total < scenario.new_rows["events"] < 0.02 * total
 
 
+def _merged_incrementally(target: Path, model: str) -> str:
+    """The model's compiled select, after checking its run was a delete+insert into the existing table."""
+    run_sql = _model_sql(target / "run", model)
+    assert "delete from" in run_sql and "insert into" in run_sql and "create table" not in run_sql, model
+    return _model_sql(target / "compiled", model)
+
+
 def test_incremental_models_merge_only_rows_loaded_since_their_last_build(scenario: IncrementalScenario) -> None:
-    target = scenario.target
     for model in INCREMENTAL_MODELS:
-        run_sql = _model_sql(target / "run", model)
-        compiled = _model_sql(target / "compiled", model)
-        # delete+insert into the existing table, not a rebuild
-        assert "delete from" in run_sql and "insert into" in run_sql and "create table" not in run_sql, model
         # the select reads only what was loaded after the newest _loaded_at the model holds
-        assert "_loaded_at > (select coalesce(max(" in compiled, model
+        assert "_loaded_at > (select coalesce(max(" in _merged_incrementally(scenario.target, model), model
 
 
 def test_fingerprint_models_merge_only_partitions_whose_fingerprint_changed(scenario: IncrementalScenario) -> None:
-    target = scenario.target
     for model in FINGERPRINT_MODELS:
-        run_sql = _model_sql(target / "run", model)
-        compiled = _model_sql(target / "compiled", model)
-        assert "delete from" in run_sql and "insert into" in run_sql and "create table" not in run_sql, model
         # the stored fingerprints are read and compared (not the whole model recomputed)
+        compiled = _merged_incrementally(scenario.target, model)
         assert "full outer join" in compiled and "stored_partitions" in compiled, model
 
 

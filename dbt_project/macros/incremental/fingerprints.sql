@@ -10,8 +10,9 @@
   carries the fingerprint of its partition, a count and the sum of the
   inputs' row_hash, and an incremental run fingerprints every partition
   again (one aggregate, no sort) and rebuilds only those whose fingerprint
-  changed, appeared or disappeared. A false "changed" costs time only; a false "unchanged" needs
-  two different sets with the same count and the same 64-bit hash sum.
+  changed, appeared or disappeared. A false "changed" costs time only; a
+  false "unchanged" needs two different sets with the same count and the
+  same 64-bit hash sum.
 
   Settings a model's SQL reads (vars, seeds) go into the hash too, so a
   changed setting rebuilds what it changes. A change to the model's code
@@ -30,24 +31,21 @@
 {%- endmacro %}
 
 {#
-  The keys of the partitions an incremental run must rebuild, with is_gone
-  (no input rows any more: delete the rows). `current` is a relation or CTE
-  with `keys`, `count_column` and `fingerprint_column` for every partition
-  that has input rows; the stored fingerprints are read from {{ this }}
-  (rows matching `stored_filter`: one per partition). A table built before
-  the fingerprint column existed counts as all changed.
+  The keys of the partitions an incremental run must rebuild. A partition
+  with no input rows any more is among them too; the model's post-hook
+  deletes its rows (delete+insert replaces only the keys it writes).
+  `current` is a relation or CTE with `key`, `count_column` and
+  `fingerprint_column` for every partition that has input rows; the stored
+  ones are read from {{ this }} (one row per key). A table built before the
+  fingerprint column existed counts as all changed.
 #}
-{% macro changed_partitions(current, keys, count_column, fingerprint_column, stored_filter=none) -%}
+{% macro changed_partitions(current, key, count_column, fingerprint_column) -%}
     {%- set stored_has_fingerprints = segments.has_column(this, fingerprint_column) %}
-    select
-        {%- for key in keys %}
-        coalesce(current_partitions.{{ key }}, stored_partitions.{{ key }}) as {{ key }},
-        {%- endfor %}
-        current_partitions.{{ keys[0] }} is null as is_gone
+    select coalesce(current_partitions.{{ key }}, stored_partitions.{{ key }}) as {{ key }}
     from {{ current }} as current_partitions
     full outer join (
         select
-            {{ keys | join(', ') }},
+            {{ key }},
             {%- if stored_has_fingerprints %}
             {{ count_column }},
             {{ fingerprint_column }}
@@ -56,12 +54,9 @@
             cast(null as decimal(38, 0)) as {{ fingerprint_column }}
             {%- endif %}
         from {{ this }}
-        {%- if stored_filter %}
-        where {{ stored_filter }}
-        {%- endif %}
     ) as stored_partitions
-        on {% for key in keys %}{{ 'and ' if not loop.first }}current_partitions.{{ key }} = stored_partitions.{{ key }}{{ ' ' if not loop.last }}{% endfor %}
-    where current_partitions.{{ keys[0] }} is null
+        on current_partitions.{{ key }} = stored_partitions.{{ key }}
+    where current_partitions.{{ key }} is null
        or stored_partitions.{{ fingerprint_column }} is null
        or current_partitions.{{ count_column }} <> stored_partitions.{{ count_column }}
        or current_partitions.{{ fingerprint_column }} <> stored_partitions.{{ fingerprint_column }}

@@ -3,7 +3,7 @@
     unique_key='customer_key',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ segments.delete_where(this, '_candidate_count is null') }}"
+    post_hook="{{ segments.delete_where(this, 'customer_key not in (select customer_key from ' ~ ref('int_customers_resolved') ~ ')') }}"
 ) }}
 -- Direct identifiers of each customer: the golden record. Every CRM record
 -- and every order of the customer offers values (candidates); per field a
@@ -42,9 +42,8 @@
 -- customer's candidates (joins, no sort) and ranks only those of customers
 -- whose fingerprint changed: new CRM versions or orders, identity merges and
 -- splits, a changed rule. A full rebuild ranked ~11M candidates at `large` on
--- every run (~30 s). A customer_key that no longer exists gets a tombstone
--- row (_candidate_count null): delete+insert removes its row, the post-hook
--- the tombstone.
+-- every run (~30 s). A customer_key that no longer exists is deleted by the
+-- post-hook, as a full rebuild would drop it.
 {%- set rules_signature = (rules | dictsort | list | string) ~ '|' ~ (priority | list | string) %}
 {%- set candidate_hash = segments.row_hash(['field', 'value', 'source', 'record_id', 'observed_at',
                                             "'" ~ rules_signature | replace("'", "") ~ "'"]) %}
@@ -133,7 +132,7 @@ customer_fingerprints as (
 {%- if is_incremental() %}
 
 changed_customers as (
-    {{ segments.changed_partitions('customer_fingerprints', ['customer_key'],
+    {{ segments.changed_partitions('customer_fingerprints', 'customer_key',
                                    '_candidate_count', '_candidate_fingerprint') }}
 ),
 
@@ -220,22 +219,6 @@ final as (
     left join winners
         on customers_to_build.customer_key = winners.customer_key
     group by customers_to_build.customer_key, customers_to_build._candidate_count, customers_to_build._candidate_fingerprint
-    {%- if is_incremental() %}
-    union all
-    select
-        customer_key,
-        {%- for field in fields %}
-        {{ 'cast(null as date)' if field == 'birth_date' else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as {{ field }},
-        {%- endfor %}
-        {%- for field in fields %}
-        cast(null as {{ dbt.type_string() }}) as {{ field }}_source,
-        cast(null as {{ dbt.type_string() }}) as {{ field }}_won_by,
-        {%- endfor %}
-        cast(null as {{ dbt.type_bigint() }}) as _candidate_count,
-        cast(null as decimal(38, 0)) as _candidate_fingerprint
-    from changed_customers
-    where is_gone
-    {%- endif %}
 )
 
 select * from final

@@ -50,7 +50,7 @@ versions as (
 ),
 
 changed_records as (
-    {{ segments.changed_partitions('versions', ['crm_id'], 'record_versions', '_versions_fingerprint') }}
+    {{ segments.changed_partitions('versions', 'crm_id', 'record_versions', '_versions_fingerprint') }}
 ),
 
 source as (
