@@ -158,6 +158,32 @@ def test_a_crm_record_is_normalised_again_only_when_its_raw_rows_change(tmp_path
     _assert_equals_a_full_refresh_copy(warehouse, tmp_path, ("stg_crm__customers",))
 
 
+def test_a_birth_date_is_judged_again_when_the_as_of_date_moves_across_it(tmp_path: Path) -> None:
+    # A birth date after the as-of date is rejected (parse_birth_date). No raw row
+    # changes here, only the as-of date: a record rejected while its birth date was
+    # ahead is valid once the date has passed it, and a backfill to an earlier date
+    # rejects it again, as a full rebuild on that date would.
+    warehouse = tmp_path / "warehouse.duckdb"
+    born = {**CRM_ROWS[0], "crm_id": "CRM-0000077", "email": "born.late@example.com", "birth_date": "2026-11-26"}
+    create_raw_tables(warehouse, {**HANDMADE_ROWS, "crm": [*HANDMADE_ROWS["crm"], born]})
+    build = ["--select", "country_codes", "country_calling_codes", "stg_crm__customers"]
+
+    def birth_date(as_of: str, name: str):
+        run = run_dbt("build", warehouse, tmp_path / name, as_of=as_of, extra=build)
+        assert run.ok, run.stdout[-3000:]
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute("select birth_date, birth_date_is_invalid from staging.stg_crm__customers "
+                               "where crm_id = 'CRM-0000077'").fetchone()
+
+    assert birth_date("2026-11-25", "first") == (None, True)
+    assert birth_date("2026-11-27", "passed") == (date(2026, 11, 26), False)
+    _assert_equals_a_full_refresh_copy(warehouse, tmp_path, ("stg_crm__customers",), as_of="2026-11-27",
+                                       name="full_passed")
+    assert birth_date("2026-11-20", "backfill") == (None, True)
+    _assert_equals_a_full_refresh_copy(warehouse, tmp_path, ("stg_crm__customers",), as_of="2026-11-20",
+                                       name="full_backfill")
+
+
 def _model_sql(root: Path, model: str) -> str:
     """The model's own SQL file (unit tests compile fixtures named after the models they mock)."""
     for path in root.glob(f"segments/models/**/{model}.sql"):
@@ -292,12 +318,13 @@ def test_a_session_or_day_whose_events_all_left_is_deleted(tmp_path: Path) -> No
                            "order by 1").fetchall() == [(date(2026, 11, 12),)]
 
 
-def _assert_equals_a_full_refresh_copy(warehouse: Path, tmp_path: Path, models: tuple[str, ...]) -> None:
+def _assert_equals_a_full_refresh_copy(warehouse: Path, tmp_path: Path, models: tuple[str, ...],
+                                       as_of: str = AS_OF, name: str = "full") -> None:
     """Rebuild `models` with --full-refresh on a copy of `warehouse`: every one of them holds the same rows."""
-    copy = tmp_path / "full" / "warehouse.duckdb"
+    copy = tmp_path / name / "warehouse.duckdb"
     copy.parent.mkdir()
     shutil.copy(warehouse, copy)
-    full = run_dbt("run", copy, tmp_path / "full", extra=["--full-refresh", "--select", *models])
+    full = run_dbt("run", copy, tmp_path / name, as_of=as_of, extra=["--full-refresh", "--select", *models])
     assert full.ok, full.stdout[-3000:]
     schemas = {"stg": "staging", "int": "intermediate"}
     with duckdb.connect() as con:

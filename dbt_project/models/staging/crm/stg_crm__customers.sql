@@ -15,7 +15,9 @@
 -- version, an expired (retention) or erased version. A full rebuild
 -- normalised all ~1M records on every run (~20 s at `large`, for a day
 -- with 5 new CRM rows). A crm_id without raw rows any more is deleted by
--- the post-hook, as a full rebuild would drop it.
+-- the post-hook, as a full rebuild would drop it. The one input that is not
+-- a raw row is the as-of date (a birth date after it is rejected): records
+-- whose birth date it moved across are normalised again too.
 {%- set settings = [var('phone_default_calling_code', '49'), var('email_plus_addressing_domains', [])] | string %}
 {%- set country_codes_hash %}(select sum({{ segments.row_hash(['country_name', 'country_code']) }}) from {{ ref('country_codes') }}){% endset %}
 {%- set calling_codes_hash %}(select sum({{ segments.row_hash(['country_code', 'calling_code']) }}) from {{ ref('country_calling_codes') }}){% endset %}
@@ -51,6 +53,15 @@ versions as (
 
 changed_records as (
     {{ segments.changed_partitions('versions', 'crm_id', 'record_versions', '_versions_fingerprint') }}
+    union
+    -- A birth date is valid up to the as-of date (parse_birth_date), so a
+    -- record whose raw rows did not change is judged again when the as-of
+    -- date moved across its birth date: one stored as valid that now lies
+    -- ahead (a backfill to an earlier date), one rejected that now parses.
+    select crm_id
+    from {{ this }}
+    where birth_date > {{ as_of_date() }}
+       or (birth_date_is_invalid and {{ parse_birth_date('birth_date_raw') }} is not null)
 ),
 
 source as (
