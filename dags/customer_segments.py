@@ -27,6 +27,7 @@ from pathlib import Path
 from airflow.sdk import Asset, Param, chain, dag, get_current_context, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from segmentation.inprocess import freeze_long_lived_objects
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = Path(os.environ.get("SEGMENTS_DBT_PROJECT", REPO / "dbt_project"))
@@ -135,6 +136,9 @@ def customer_segments():
             # datasets either: Airflow 3 rejects cosmos' OpenLineage URIs anyway (cosmos warns).
             "dbt_cmd_flags": ["--indirect-selection", "buildable", "--no-write-json"],
             "emit_datasets": False,
+            # cosmos runs gc.collect() after each in-process dbt run; freezing what the task
+            # process already holds keeps that collection to what dbt created (segmentation.inprocess).
+            "on_execute_callback": freeze_long_lived_objects,
         },
     )
 

@@ -90,3 +90,16 @@ def test_segment_validation_alerts_and_report_run_after_publish(dag):
         assert "publish" in upstream, task_id
     assert "validate_segments" in dag.get_task("check_segment_alerts").upstream_task_ids
     assert "check_segment_alerts" in dag.get_task("segment_report").upstream_task_ids
+
+
+def test_dbt_tasks_freeze_the_task_process_heap_before_dbt_runs(dag):
+    # cosmos collects garbage after every in-process dbt run; the callback keeps that
+    # collection to what the run created (segmentation.inprocess, bench/RESULTS.md)
+    from segmentation.inprocess import freeze_long_lived_objects
+
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt_build.")]
+    assert dbt_tasks
+    for task in dbt_tasks:
+        callbacks = task.on_execute_callback
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        assert freeze_long_lived_objects in callbacks, task.task_id
