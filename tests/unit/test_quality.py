@@ -97,6 +97,32 @@ def test_corrupted_batch_fails_naming_table_column_and_expectation(warehouse):
     assert "skipped raw.web_events: no rows in batch bad" in summary
 
 
+def test_a_clean_batch_is_only_counted_and_a_failed_one_validated_again_with_examples(warehouse, monkeypatch):
+    # Example values cost a scan per expectation even when there are none, so they
+    # are fetched only in a second pass, after a failure (COUNTING_PASS, EXAMPLES_PASS).
+    import great_expectations as gx
+
+    passes: list[str] = []
+    run = gx.Checkpoint.run
+
+    def recording_run(self, *args, **kwargs):
+        passes.append(self.result_format["result_format"])
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(gx.Checkpoint, "run", recording_run)
+    settings, con = warehouse
+    _good_batch(con, "b1")
+    _insert(con, "order_lines", [{**GOOD_ORDER, "order_id": "O-9", "line_number": "4", "status": "shipped"}], "b2",
+            minute=5)
+    con.close()
+    assert run_gate(settings, "raw", run_id="clean", batch_id="b1").success
+    assert passes == ["BASIC"]
+    passes.clear()
+    failed = run_gate(settings, "raw", run_id="bad", batch_id="b2")
+    assert not failed.success and passes == ["BASIC", "SUMMARY"]
+    assert "shipped" in failed.summary()  # the example comes from the second pass
+
+
 def test_an_event_twice_in_one_file_fails_and_in_two_files_passes(warehouse):
     # The duplicate-key query groups by a 64-bit hash first and by the strings
     # only for colliding hashes (raw_web_events.json); it must still find a
