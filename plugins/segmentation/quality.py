@@ -386,7 +386,7 @@ def data_docs_dir(settings: Settings) -> Path:
 # (GE's BASIC without example values): for every regex or set expectation GE
 # would otherwise also fetch up to 5 offending values, a scan that finds
 # nothing when the batch is clean (2.5 s for event_ts alone at `large`; the
-# raw gate on the 45.5M-row first load took 17.1 s with examples, 13.0 s
+# raw gate on the 45.5M-row first load took 20.0 s with examples, 15.4 s
 # counting, bench/RESULTS.md session 10). A failed gate runs again with
 # examples, so its message and Data Docs show the bad values.
 COUNTING_PASS = {"result_format": "BASIC", "partial_unexpected_count": 0}
