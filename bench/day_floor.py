@@ -26,6 +26,13 @@ AS_OF_MACRO = "macro.segments.as_of_date"
 # it is rejected. Such a record changes when the date moves past its birth date, nobody else does.
 BOUNDS_ONLY = {"macro.segments.parse_birth_date"}
 
+# The groups a day's tasks fall into; only SHRINKABLE can get smaller with less new data.
+AS_OF = "dbt, as-of (every customer, every day)"
+SHRINKABLE = "dbt, could shrink with the new data"
+AFTER_DBT = "after dbt (every customer)"
+PER_BATCH = "per batch, outside dbt"
+OTHER = "other"
+
 # Airflow tasks outside dbt, by what their work grows with on a day (dags/customer_segments.py).
 NON_DBT = {
     "load_raw_extracts": "batch",      # only files not loaded before
@@ -84,26 +91,22 @@ def dbt_node(task_id: str, project: str) -> str | None:
 def split_day(result: dict, manifest: dict) -> dict:
     project = manifest["metadata"].get("project_name", "segments")
     every_day = as_of_nodes(manifest)
-    groups = {"dbt, as-of (every customer, every day)": [], "dbt, could shrink with the new data": [],
-              "after dbt (every customer)": [], "per batch, outside dbt": [], "other": []}
+    groups: dict[str, list[tuple[str, float]]] = {AS_OF: [], SHRINKABLE: [], AFTER_DBT: [], PER_BATCH: [], OTHER: []}
     for task in result["tasks"]["dag_incremental"]:
         node = dbt_node(task["task"], project)
         if node is not None:
-            key = ("dbt, as-of (every customer, every day)" if node in every_day
-                   else "dbt, could shrink with the new data")
+            key = AS_OF if node in every_day else SHRINKABLE
         else:
-            kind = NON_DBT.get(task["task"])
-            key = {"customers": "after dbt (every customer)", "batch": "per batch, outside dbt"}.get(kind, "other")
+            key = {"customers": AFTER_DBT, "batch": PER_BATCH}.get(NON_DBT.get(task["task"]), OTHER)
         groups[key].append((task["task"], task["seconds"]))
     full = next(s["seconds"] for s in result["stages"] if s["name"] == "dag_full")
     day = next(s["seconds"] for s in result["stages"] if s["name"] == "dag_incremental")
-    dbt_tasks = [s for name, tasks in groups.items() if name.startswith("dbt") for _, s in tasks]
+    dbt_tasks = [s for _, s in groups[AS_OF] + groups[SHRINKABLE]]
     rows = {name: {"tasks": len(tasks), "seconds": round(sum(s for _, s in tasks), 1),
                    "names": [t for t, _ in sorted(tasks, key=lambda x: -x[1])]}
             for name, tasks in groups.items()}
-    fixed = ("dbt, could shrink with the new data",)
-    floor = sum(r["seconds"] for name, r in rows.items() if name not in fixed)
-    shrinkable = rows["dbt, could shrink with the new data"]["tasks"]
+    floor = sum(r["seconds"] for name, r in rows.items() if name != SHRINKABLE)
+    shrinkable = rows[SHRINKABLE]["tasks"]
     smallest = min(dbt_tasks) if dbt_tasks else 0.0
     return {"full_run_s": full, "day_s": day, "groups": rows,
             "day_if_shrinkable_cost_only_their_fixed_cost_s": round(floor + shrinkable * smallest, 1),

@@ -429,7 +429,7 @@ def _validate(settings: Settings, gate: str, run_id: str, targets: list[Target],
         if not result.success:
             # examples of the bad values, for the failure message and Data Docs
             checkpoint.result_format = EXAMPLES_PASS
-            checkpoint.save()
+            checkpoint.save()  # GE refuses to run a checkpoint changed since it was saved
             result = checkpoint.run(expectation_parameters=params,
                                     run_id=RunIdentifier(run_name=f"{gate}-{run_id}"))
     finally:

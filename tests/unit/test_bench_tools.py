@@ -60,10 +60,10 @@ def test_the_day_is_split_by_what_it_must_redo():
     }
     out = day_floor.split_day(result, _manifest())
     groups = {name: (row["tasks"], row["seconds"]) for name, row in out["groups"].items()}
-    assert groups["dbt, as-of (every customer, every day)"] == (2, 7.0)
-    assert groups["dbt, could shrink with the new data"] == (2, 15.0)
-    assert groups["after dbt (every customer)"] == (1, 3.0)
-    assert groups["per batch, outside dbt"] == (1, 2.0)
+    assert groups[day_floor.AS_OF] == (2, 7.0)
+    assert groups[day_floor.SHRINKABLE] == (2, 15.0)
+    assert groups[day_floor.AFTER_DBT] == (1, 3.0)
+    assert groups[day_floor.PER_BATCH] == (1, 2.0)
     assert out["day_if_shrinkable_cost_nothing_s"] == 12.0 and out["share_of_full_run"] == 0.12
     # each of the two shrinkable dbt tasks still costs the smallest dbt task (1.0 s)
     assert out["day_if_shrinkable_cost_only_their_fixed_cost_s"] == 14.0
